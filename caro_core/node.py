@@ -1,0 +1,75 @@
+"""The Node: one Caro installation's home, configuration, plugins, identity, store and audit log.
+
+Everything but the configuration and the plugin manager is opened lazily, so a
+command pays only for what it uses (``caro --help`` opens nothing).
+"""
+
+import os
+from functools import cached_property
+
+from . import config as config_mod
+from .audit import AuditLog
+from .home import ensure_home, resolve_home
+from .identity import load_or_create
+from .plugins import make_plugin_manager
+from .store import DB_FILE, Store
+
+CONFIG_FILE = "config.toml"
+
+
+class Node:
+    """A node built from its home.  Use :meth:`load`; tests pass ``extra_plugins``."""
+
+    def __init__(self, home, pm, config):
+        self.home = home
+        self.pm = pm
+        self.config = config
+
+    @classmethod
+    def load(cls, home=None, environ=os.environ, extra_plugins=()):
+        """Read and validate the configuration, build the plugin manager; raises ConfigError."""
+        home = resolve_home(environ) if home is None else home
+        path = home / CONFIG_FILE
+        raw = config_mod.read_raw(path)
+        pm = make_plugin_manager(config_mod.plugin_settings(raw, path), environ, extra_plugins)
+        # Called per implementation (not through pm.hook) to name the plugin in a clash.
+        contributions = [(impl.plugin_name, impl.function())
+                         for impl in pm.hook.caro_config_schema.get_hookimpls()]
+        schema = config_mod.merge_schemas(contributions)
+        return cls(home, pm, config_mod.validate(raw, schema, path))
+
+    @property
+    def config_path(self):
+        return self.home / CONFIG_FILE
+
+    def ensure_home(self):
+        return ensure_home(self.home)
+
+    @cached_property
+    def audit(self):
+        self.ensure_home()
+        return AuditLog(self.home)
+
+    @cached_property
+    def identity(self):
+        self.ensure_home()
+        return load_or_create(self.home, on_created=lambda identity: self.audit.append(
+            "IdentityCreated", details=f"fingerprint {identity.fingerprint}"))
+
+    def migrations(self):
+        """Every plugin's migrations, in plugin order."""
+        return [m for batch in reversed(self.pm.hook.caro_store_migrations()) for m in batch]
+
+    @cached_property
+    def store(self):
+        self.ensure_home()
+        return Store(self.db_path, self.migrations())
+
+    @property
+    def db_path(self):
+        return self.home / DB_FILE
+
+    def close(self):
+        if "store" in self.__dict__:
+            self.store.close()
+            del self.__dict__["store"]

@@ -1,0 +1,1 @@
+"""Shell integration scripts (package data of ``caro_shell``), printed by ``caro init SHELL``."""
