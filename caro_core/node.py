@@ -32,10 +32,12 @@ class Node:
         path = home / CONFIG_FILE
         raw = config_mod.read_raw(path)
         pm = make_plugin_manager(config_mod.plugin_settings(raw, path), environ, extra_plugins)
-        # Called per implementation (not through pm.hook) to name the plugin in a clash.
-        contributions = [(impl.plugin_name, impl.function())
-                         for impl in pm.hook.caro_config_schema.get_hookimpls()]
-        schema = config_mod.merge_schemas(contributions)
+        # pluggy answers in reverse registration order; the names let a clash name both plugins
+        schemas = pm.hook.caro_config_schema()[::-1]
+        owners = [impl.plugin_name for impl in pm.hook.caro_config_schema.get_hookimpls()]
+        if len(owners) != len(schemas):
+            owners = ["a plugin"] * len(schemas)
+        schema = config_mod.merge_schemas(zip(owners, schemas))
         return cls(home, pm, config_mod.validate(raw, schema, path))
 
     @property

@@ -49,7 +49,8 @@ class CaroPluginManager(pluggy.PluginManager):
 
 
 def _warn(message):
-    sys.stderr.write(f"caro: warning: {message}\n")
+    """One line on stderr, whatever the message (pluggy's errors span several lines)."""
+    sys.stderr.write("caro: warning: " + " ".join(str(message).split()) + "\n")
 
 
 def _split_env(value):

@@ -24,6 +24,13 @@ def caro_classify_category(command):
         ``other:<program>``), or None to let the next plugin decide.
 
     firstresult.
+
+    Example::
+
+        @hookimpl
+        def caro_classify_category(command):
+            if any(c.program == "terraform" for c in command.simple_commands):
+                return "terraform"
     """
 
 
@@ -39,6 +46,13 @@ def caro_classify_risk(command):
         human-readable reason), empty when this plugin sees nothing risky.
 
     Collect-all.
+
+    Example::
+
+        @hookimpl
+        def caro_classify_risk(command):
+            return [Finding(RiskLevel.HIGH, "tf.destroy", "terraform destroy deletes infrastructure")
+                    for c in command.simple_commands if c.argv[:2] == ["terraform", "destroy"]]
     """
 
 
@@ -54,4 +68,10 @@ def caro_classify_secrets(text):
         marking the secret characters only; the rest of the command is kept.
 
     Collect-all: spans from all plugins are merged.
+
+    Example::
+
+        @hookimpl
+        def caro_classify_secrets(text):
+            return [SecretSpan(m.start(), m.end(), "acme-token") for m in ACME_TOKEN.finditer(text)]
     """

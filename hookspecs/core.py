@@ -43,4 +43,10 @@ def caro_store_migrations():
         ``migrations`` table, in the order returned, each in a transaction.
 
     Collect-all.
+
+    Example::
+
+        @hookimpl
+        def caro_store_migrations():
+            return [Migration("notes.001-create", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")]
     """

@@ -18,6 +18,14 @@ def caro_dashboard_panels(view, request):
         plugin has nothing for ``view``.
 
     Collect-all.
+
+    Example::
+
+        @hookimpl
+        def caro_dashboard_panels(view, request):
+            if view == "personal":
+                return [Panel("uptime", "Uptime", order=90, html="<p>3 days</p>", data={"days": 3})]
+            return []
     """
 
 
@@ -32,4 +40,10 @@ def caro_dashboard_routes(app, node):
     :param app: the :class:`bottle.Bottle` application.
     :param node: the :class:`caro_core.node.Node`.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def caro_dashboard_routes(app, node):
+            app.route("/api/hello", callback=lambda: {"hello": node.identity.fingerprint})
     """

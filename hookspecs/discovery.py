@@ -19,6 +19,14 @@ def caro_discovery_peers(node, methods):
         optional node id, the method that found it).
 
     Collect-all.
+
+    Example::
+
+        @hookimpl
+        def caro_discovery_peers(node, methods):
+            if "hosts-file" not in methods:
+                return []
+            return [PeerAddress(host, 9238, None, "hosts-file") for host in read_hosts()]
     """
 
 
@@ -33,4 +41,11 @@ def caro_discovery_announce(node, methods, listen):
     :param methods: the enabled method names (announce only when yours is listed).
     :param listen: the ``(host, port)`` the mesh listener is bound to.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def caro_discovery_announce(node, methods, listen):
+            if "hosts-file" in methods:
+                write_own_entry(node.identity.node_id, *listen)
     """

@@ -18,6 +18,14 @@ def caro_generate_commands(request, context):
         no suggestion or is not the chosen one.
 
     Collect-all: candidates are ranked by confidence.
+
+    Example::
+
+        @hookimpl
+        def caro_generate_commands(request, context):
+            if "disk usage" in request:
+                return [Candidate("du -sh .", "size of this directory", 0.8, "example")]
+            return []
     """
 
 
@@ -32,6 +40,13 @@ def caro_generate_explain(command):
         arguments, pipes and redirections this plugin knows about.
 
     Collect-all: later plugins fill what earlier ones left unexplained.
+
+    Example::
+
+        @hookimpl
+        def caro_generate_explain(command):
+            return [("-h", "human-readable sizes")
+                    for c in command.simple_commands if c.program == "du" and "-h" in c.argv]
     """
 
 
@@ -47,4 +62,12 @@ def caro_generate_context(request):
         topic, text, priority).
 
     Collect-all.
+
+    Example::
+
+        @hookimpl
+        def caro_generate_context(request):
+            if "terraform" in request:
+                return [KnowledgeSnippet("tf-skill", "terraform", "Use plan before apply.", 50)]
+            return []
     """

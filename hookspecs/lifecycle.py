@@ -15,6 +15,14 @@ def caro_lifecycle_start(node):
     :param node: the running :class:`caro_core.node.Node`.
     :returns: nothing.  An exception is reported with the plugin's name and
         the daemon carries on without that service.
+
+    Example::
+
+        class Heartbeat:
+            @hookimpl
+            def caro_lifecycle_start(self, node):
+                self.thread = threading.Thread(target=self.beat, daemon=True)
+                self.thread.start()
     """
 
 
@@ -28,5 +36,13 @@ def caro_lifecycle_stop(node):
 
     :param node: the :class:`caro_core.node.Node` being stopped.
     :returns: nothing.  An exception is logged; the other plugins still stop.
+
+    Example::
+
+        class Heartbeat:
+            @hookimpl
+            def caro_lifecycle_stop(self, node):
+                self.stopping.set()
+                self.thread.join(timeout=5)
     """
 

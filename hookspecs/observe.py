@@ -15,4 +15,11 @@ def caro_observe_event(event, node):
         send it anywhere).
     :param node: the :class:`caro_core.node.Node`.
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def caro_observe_event(event, node):
+            if event.exit_code not in (0, None):
+                FAILURES[event.category] += 1
     """

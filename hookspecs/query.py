@@ -14,6 +14,12 @@ def caro_query_types():
         ``activity``, ``anomalies``, ``health``).
 
     Collect-all.
+
+    Example::
+
+        @hookimpl
+        def caro_query_types():
+            return ["uptime"]
     """
 
 
@@ -32,6 +38,13 @@ def caro_query_answer(node, query, level):
         this plugin does not handle that type.  Never Level-0 data.
 
     firstresult.
+
+    Example::
+
+        @hookimpl
+        def caro_query_answer(node, query, level):
+            if query.query_type == "uptime":
+                return {"uptime_s": current_uptime()}
     """
 
 
@@ -48,4 +61,11 @@ def caro_query_merge(query_type, answers):
         handle ``query_type``.
 
     firstresult.
+
+    Example::
+
+        @hookimpl
+        def caro_query_merge(query_type, answers):
+            if query_type == "uptime":
+                return {"max_uptime_s": max(data["uptime_s"] for _, data in answers)}
     """

@@ -13,6 +13,12 @@ def caro_shell_names():
     :returns: a list of shell names such as ``["bash"]``.
 
     Collect-all.
+
+    Example::
+
+        @hookimpl
+        def caro_shell_names():
+            return ["nushell"]
     """
 
 
@@ -30,12 +36,22 @@ def caro_shell_init_script(shell, node):
     :returns: the script text, or None when this adapter does not handle ``shell``.
 
     firstresult: the first adapter that returns a script wins.
+
+    Example::
+
+        @hookimpl
+        def caro_shell_init_script(shell, node):
+            if shell == "nushell":
+                return NU_TEMPLATE.replace("@CARO_HOME@", str(node.home))
     """
 
 
 @hookspec(firstresult=True)
 def caro_shell_parse_history(shell, data):
-    """Parse a shell's own history file for ``caro import``.
+    """Parse a shell's own history file.
+
+    Called by ``caro import`` with the file the user named (or the shell's
+    default history file).
 
     :param shell: the shell whose format ``data`` is in (``bash``, ``zsh``, ``fish``).
     :param data: the file's raw bytes.
@@ -43,4 +59,11 @@ def caro_shell_parse_history(shell, data):
         this adapter does not read that shell's history.
 
     firstresult.
+
+    Example::
+
+        @hookimpl
+        def caro_shell_parse_history(shell, data):
+            if shell == "nushell":
+                return [ImportedCommand(line, None, None) for line in data.decode().splitlines()]
     """

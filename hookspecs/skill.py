@@ -17,6 +17,14 @@ def caro_skill_fetch(source, dest):
         or None when this plugin does not handle ``source``.
 
     firstresult.
+
+    Example::
+
+        @hookimpl
+        def caro_skill_fetch(source, dest):
+            if source.startswith("svn+"):
+                svn_export(source[4:], dest)
+                return FetchResult("svn", source)
     """
 
 
@@ -34,4 +42,12 @@ def caro_skill_plugins(skill):
     :returns: a list of plugin objects (instances with ``@hookimpl`` methods).
 
     Collect-all.
+
+    Example::
+
+        @hookimpl
+        def caro_skill_plugins(skill):
+            if skill.manifest.get("provides", {}).get("knowledge"):
+                return [KnowledgePlugin(skill)]
+            return []
     """

@@ -17,4 +17,13 @@ def caro_summary_fields(node, period):
         ``{"category_stats": [...]}``); keys from different plugins must not clash.
 
     Collect-all: the dicts are merged into one summary, then signed.
+
+    Example::
+
+        @hookimpl
+        def caro_summary_fields(node, period):
+            (count,) = node.store.query_one(
+                "SELECT count(*) FROM events WHERE timestamp >= ? AND timestamp < ?",
+                (period.start, period.end))
+            return {"total_commands": count}
     """

@@ -22,6 +22,13 @@ def caro_trust_decide(node, peer):
         has no opinion.  No answer at all means Untrusted.
 
     firstresult: a revocation backend runs first, fallbacks are ``trylast``.
+
+    Example::
+
+        @hookimpl
+        def caro_trust_decide(node, peer):
+            if peer.fingerprint in BLOCKLIST:
+                return TrustLevel.UNTRUSTED
     """
 
 
@@ -36,6 +43,12 @@ def caro_trust_anchors(node):
     :returns: a list of PEM-encoded certificates (pinned peers, an org CA).
 
     Collect-all.
+
+    Example::
+
+        @hookimpl
+        def caro_trust_anchors(node):
+            return [ORG_ROOT_PEM]
     """
 
 
@@ -52,4 +65,10 @@ def caro_trust_changed(node, node_id, level, source):
     :param source: which backend or command made the change (``static``,
         ``tofu``, ``ca``, ``cli``).
     :returns: nothing.
+
+    Example::
+
+        @hookimpl
+        def caro_trust_changed(node, node_id, level, source):
+            notify_admin(f"{node_id} is now {level.name} ({source})")
     """
