@@ -10,7 +10,6 @@ from functools import cached_property
 from . import config as config_mod
 from .audit import AuditLog
 from .home import ensure_home, resolve_home
-from .identity import load_or_create
 from .plugins import make_plugin_manager
 from .store import DB_FILE, Store
 
@@ -54,6 +53,8 @@ class Node:
 
     @cached_property
     def identity(self):
+        from .identity import load_or_create  # cryptography costs start-up time; load on use
+
         self.ensure_home()
         return load_or_create(self.home, on_created=lambda identity: self.audit.append(
             "IdentityCreated", details=f"fingerprint {identity.fingerprint}"))

@@ -6,7 +6,6 @@ import click
 
 from caro_core import hookimpl, repair
 from caro_core.errors import CaroError, IdentityError, StoreCorrupt
-from caro_core.identity import KEY_FILE, load
 from caro_core.output import echo_json
 from caro_core.store import Store
 
@@ -29,6 +28,8 @@ def check_home(node):
 
 
 def check_identity(node):
+    from caro_core.identity import KEY_FILE, load  # cryptography: only when checking
+
     key = node.home / KEY_FILE
     if not key.exists():
         return "ok", "not created yet (made on first use)"

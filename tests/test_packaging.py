@@ -23,7 +23,7 @@ def test_every_package_folder_is_listed_in_pyproject(repo_root):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory, request):
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                     "-q", "-w", str(out), str(request.config.rootpath)], check=True, timeout=300)
     return next(out.glob("caro-*.whl"))
 
