@@ -28,6 +28,10 @@ BUILTIN_PLUGINS = (
     (ESSENTIAL, "cli_audit"),
     (ESSENTIAL, "cli_doctor"),
     (ESSENTIAL, "cli_daemon"),
+    (DEFAULT, "classify_categories"),
+    (DEFAULT, "classify_safety"),
+    (DEFAULT, "classify_secrets"),
+    (DEFAULT, "cli_check"),
 )
 
 ENTRY_POINT_GROUP = "caro"
