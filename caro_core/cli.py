@@ -25,10 +25,21 @@ pass_node = click.make_pass_decorator(Node)
 INTERNAL_ERROR = 70
 
 
+class CaroGroup(click.Group):
+    """The root group; ``caro --history`` and ``caro --explain CMD`` are aliases of commands."""
+
+    ALIASES = {"--history": "history", "--explain": "explain"}
+
+    def parse_args(self, ctx, args):
+        if args and args[0] in self.ALIASES and self.ALIASES[args[0]] in self.commands:
+            args = [self.ALIASES[args[0]], *args[1:]]
+        return super().parse_args(ctx, args)
+
+
 def build_cli(pm):
     """The root group with every plugin's commands added."""
 
-    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=CaroGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, "-V", "--version", prog_name="caro")
     def cli():
         """Caro: terminal intelligence for closed networks.

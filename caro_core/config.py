@@ -44,12 +44,17 @@ class Setting:
         return None
 
 
-#: The core's own section: which plugins load.
+#: The core's own sections: which plugins load, and what observation leaves out.
 CORE_SCHEMA = {
     "plugins": {
         "disable": Setting(list, [], "plugin names not to load (built-in or external)", item=str),
         "autoload": Setting(bool, True, "load external plugins from the 'caro' entry-point group"),
-    }
+    },
+    "observe": {
+        "history_filter": Setting(list, [], "regexes: matching commands are not recorded", item=str),
+        "cwd_filter": Setting(list, [], "regexes: commands run in matching directories are not "
+                                        "recorded", item=str),
+    },
 }
 
 
@@ -74,7 +79,7 @@ def plugin_settings(raw, path):
 def merge_schemas(contributions):
     """Merge ``(plugin_name, schema)`` pairs into one schema; a duplicate key is an error."""
     merged = copy.copy(CORE_SCHEMA)
-    owners = {f"plugins.{k}": "core" for k in CORE_SCHEMA["plugins"]}
+    owners = {f"{s}.{k}": "core" for s, keys in CORE_SCHEMA.items() for k in keys}
     for plugin_name, schema in contributions:
         for section, keys in (schema or {}).items():
             target = merged.setdefault(section, {})

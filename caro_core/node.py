@@ -60,8 +60,11 @@ class Node:
             "IdentityCreated", details=f"fingerprint {identity.fingerprint}"))
 
     def migrations(self):
-        """Every plugin's migrations, in plugin order."""
-        return [m for batch in reversed(self.pm.hook.caro_store_migrations()) for m in batch]
+        """The core's migrations (the events table), then every plugin's, in plugin order."""
+        from .events import MIGRATIONS
+
+        return MIGRATIONS + [m for batch in reversed(self.pm.hook.caro_store_migrations())
+                             for m in batch]
 
     @cached_property
     def store(self):

@@ -28,10 +28,19 @@ BUILTIN_PLUGINS = (
     (ESSENTIAL, "cli_audit"),
     (ESSENTIAL, "cli_doctor"),
     (ESSENTIAL, "cli_daemon"),
+    (DEFAULT, "cli_history"),
+    (DEFAULT, "cli_stats"),
+    (DEFAULT, "cli_import"),
+    (DEFAULT, "observe_spool"),
     (DEFAULT, "classify_categories"),
     (DEFAULT, "classify_safety"),
     (DEFAULT, "classify_secrets"),
     (DEFAULT, "cli_check"),
+    (DEFAULT, "shell_bash"),
+    (DEFAULT, "shell_zsh"),
+    (DEFAULT, "shell_fish"),
+    (DEFAULT, "shell_sh"),
+    (DEFAULT, "cli_init"),
 )
 
 ENTRY_POINT_GROUP = "caro"

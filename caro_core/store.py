@@ -74,6 +74,15 @@ class Store:
         """Run one statement (or several without parameters); returns the cursor."""
         return self._conn.execute(sql, params)
 
+    def insert(self, sql, params=()):
+        """Run an INSERT; return the new rowid, or None when nothing was inserted (OR IGNORE)."""
+        self._conn.execute(sql, params)
+        return self._conn.last_insert_rowid() if self._conn.changes() else None
+
+    def last_rowid(self):
+        """The rowid of the last row this connection inserted."""
+        return self._conn.last_insert_rowid()
+
     def executemany(self, sql, rows):
         return self._conn.executemany(sql, rows)
 

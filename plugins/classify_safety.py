@@ -9,10 +9,11 @@ the :mod:`caro_plugins.safety` package; their ids are stable and listed in
 """
 
 from caro_core import hookimpl
-from caro_plugins import safety
 
 
 @hookimpl
 def caro_classify_risk(command):
     """Apply every safety rule to the line and to each command it runs."""
+    from caro_plugins import safety  # the rule tables load on first use, not at `caro --help`
+
     return safety.findings(command)
