@@ -11,6 +11,7 @@ import re
 from . import spool
 from .errors import ConfigError
 from .events import Event, insert_events
+from .cmdparse import parse
 from .redact import redact
 from .risk import assess
 
@@ -45,6 +46,8 @@ def classify(node, command, **fields):
         return redact(node.pm, text, settings["patterns"], settings["enabled"])
 
     assessment = assess(node.pm, command)
+    # root shells are flagged by the hook; sudo/doas/su inside the line by the (cached) parse
+    fields["elevated"] = fields["elevated"] or any(c.elevated for c in parse(command).simple_commands)
     text, kinds = clean(command)
     return Event(command=text, category=assessment.category, risk=assessment.risk,
                  reasons=[clean(reason)[0] for reason in assessment.reasons], redacted=kinds,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from caro_core.node import Node
+from shellharness import TmuxShell
 
 CARO = str(Path(sys.executable).with_name("caro"))
 REPO = Path(__file__).resolve().parent.parent
@@ -53,3 +54,17 @@ def repo_root():
 @pytest.fixture
 def caro():
     return run_caro
+
+
+@pytest.fixture
+def shell_factory(tmp_path):
+    shells = []
+
+    def make(shell, **kwargs):
+        s = TmuxShell(tmp_path, shell, **kwargs)
+        shells.append(s)
+        return s
+
+    yield make
+    for s in shells:
+        s.close()

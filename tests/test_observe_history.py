@@ -92,6 +92,8 @@ def test_stats_summarise_the_period(caro_home, caro):
     assert data["failure_rate"] == 0.2
     assert data["busiest_hour"]["count"] >= 1
     assert [r["command"] for r in data["risky_commands"]] == ["sudo rm -rf /var/lib/thing"]
+    elevated = [e["command"] for e in history(caro) if e["elevated"]]
+    assert elevated == ["sudo rm -rf /var/lib/thing"]  # sudo in the line counts as elevated
     human = caro("stats", "--period", "day")
     assert "5 commands (3 unique)" in human.stdout
 

@@ -4,7 +4,6 @@ import pytest
 
 from caro_plugins.shell_bash import caro_shell_init_script, parse_bash_history
 from caro_core.events import ImportedCommand
-from test_spool import shell_factory  # noqa: F401  (fixture)
 
 
 def commands(records):

@@ -4,7 +4,6 @@ import pytest
 
 from caro_core.events import ImportedCommand
 from caro_plugins.shell_fish import fish_quote, parse_fish_history
-from test_spool import shell_factory  # noqa: F401  (fixture)
 
 
 def commands(records):

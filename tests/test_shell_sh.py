@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from test_spool import CARO, need, shell_factory  # noqa: F401  (fixture)
+from shellharness import CARO, need
 
 
 @pytest.mark.slow
