@@ -7,10 +7,10 @@ PROMPT_COMMAND entry, or through bash-preexec when that is loaded; see
 
 import re
 import shlex
-from importlib.resources import files
 
 from caro_core import hookimpl
 from caro_core.events import ImportedCommand
+from caro_core.shellscript import render
 
 NAME = "bash"
 _STAMP = re.compile(rb"#(\d{1,12})")
@@ -25,8 +25,7 @@ def caro_shell_names():
 def caro_shell_init_script(shell, node):
     if shell != NAME:
         return None
-    template = files("caro_shell").joinpath("caro.bash").read_text(encoding="utf-8")
-    return template.replace("@CARO_HOME@", shlex.quote(str(node.home)))
+    return render("caro.bash", shlex.quote(str(node.home)))
 
 
 def parse_bash_history(data):

@@ -4,10 +4,9 @@ The script (``shell/caro.fish``) records each command from a ``fish_postexec``
 event handler; see ``docs/shells.md``.
 """
 
-from importlib.resources import files
-
 from caro_core import hookimpl
 from caro_core.events import ImportedCommand
+from caro_core.shellscript import render
 
 NAME = "fish"
 
@@ -26,8 +25,7 @@ def fish_quote(text):
 def caro_shell_init_script(shell, node):
     if shell != NAME:
         return None
-    template = files("caro_shell").joinpath("caro.fish").read_text(encoding="utf-8")
-    return template.replace("@CARO_HOME@", fish_quote(str(node.home)))
+    return render("caro.fish", fish_quote(str(node.home)))
 
 
 def unescape(raw):

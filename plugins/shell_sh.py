@@ -6,9 +6,9 @@ duration; see ``docs/shells.md``. There is no history file to import.
 """
 
 import shlex
-from importlib.resources import files
 
 from caro_core import hookimpl
+from caro_core.shellscript import render
 
 NAME = "sh"
 #: Other names the same script serves (``caro init dash``).
@@ -24,5 +24,4 @@ def caro_shell_names():
 def caro_shell_init_script(shell, node):
     if shell != NAME and shell not in ALIASES:
         return None
-    template = files("caro_shell").joinpath("caro.sh").read_text(encoding="utf-8")
-    return template.replace("@CARO_HOME@", shlex.quote(str(node.home)))
+    return render("caro.sh", shlex.quote(str(node.home)))

@@ -6,10 +6,10 @@ hooks installed with ``add-zsh-hook``; see ``docs/shells.md``.
 
 import re
 import shlex
-from importlib.resources import files
 
 from caro_core import hookimpl
 from caro_core.events import ImportedCommand
+from caro_core.shellscript import render
 
 NAME = "zsh"
 _EXTENDED = re.compile(rb": ?(\d+):(\d+);(.*)", re.DOTALL)
@@ -26,8 +26,7 @@ def caro_shell_names():
 def caro_shell_init_script(shell, node):
     if shell != NAME:
         return None
-    template = files("caro_shell").joinpath("caro.zsh").read_text(encoding="utf-8")
-    return template.replace("@CARO_HOME@", shlex.quote(str(node.home)))
+    return render("caro.zsh", shlex.quote(str(node.home)))
 
 
 def unmetafy(raw):
