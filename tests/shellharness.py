@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,20 @@ class TmuxShell:
     def close(self):
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], env=self.env,
                        capture_output=True, timeout=10)
+
+
+def commands(records):
+    """The command texts of spool records, in order."""
+    return [r.command for r in records]
+
+
+@contextmanager
+def unwritable_spool(tmp_path):
+    """A Caro home whose spool directory the user cannot write (restored afterwards)."""
+    home = tmp_path / "ro-home"
+    (home / "spool").mkdir(parents=True)
+    (home / "spool").chmod(0o500)
+    try:
+        yield home
+    finally:
+        (home / "spool").chmod(0o700)

@@ -1,13 +1,12 @@
 """bash integration: `eval "$(caro init bash)"` in a real interactive bash, driven through tmux."""
 
+import os
+
 import pytest
 
 from caro_plugins.shell_bash import caro_shell_init_script, parse_bash_history
 from caro_core.events import ImportedCommand
-
-
-def commands(records):
-    return [r.command for r in records]
+from shellharness import commands, unwritable_spool
 
 
 @pytest.mark.slow
@@ -134,20 +133,13 @@ def test_bash_preexec_users_get_its_hooks(shell_factory, tmp_path):
 
 @pytest.mark.slow
 def test_unwritable_spool_does_not_break_the_shell(shell_factory, tmp_path):
-    home = tmp_path / "ro-home"
-    (home / "spool").mkdir(parents=True)
-    (home / "spool").chmod(0o500)
-    try:
+    with unwritable_spool(tmp_path) as home:
         sh = shell_factory("bash", home=home, env={"CARO_HOME": str(home)})
         sh.send("echo still-$((40+2))")
         sh.wait_for(lambda: "still-42" in sh.screen(), "the shell to answer")
-        import os
-
         if os.geteuid() != 0:  # root writes anyway
             assert sh.records() == []
         assert "rror" not in sh.screen() and sh.alive()
-    finally:
-        (home / "spool").chmod(0o700)
 
 
 @pytest.mark.slow

@@ -4,10 +4,7 @@ import pytest
 
 from caro_core.events import ImportedCommand
 from caro_plugins.shell_fish import fish_quote, parse_fish_history
-
-
-def commands(records):
-    return [r.command for r in records]
+from shellharness import commands, unwritable_spool
 
 
 @pytest.mark.slow
@@ -70,16 +67,11 @@ def test_private_mode_records_nothing(shell_factory):
 
 @pytest.mark.slow
 def test_unwritable_spool_does_not_break_the_shell(shell_factory, tmp_path):
-    home = tmp_path / "ro-home"
-    (home / "spool").mkdir(parents=True)
-    (home / "spool").chmod(0o500)
-    try:
+    with unwritable_spool(tmp_path) as home:
         sh = shell_factory("fish", home=home)
         sh.send("echo still-(math 40 + 2)")
         sh.wait_for(lambda: "still-42" in sh.screen(), "the shell to answer")
         assert "warning" not in sh.screen() and sh.alive()
-    finally:
-        (home / "spool").chmod(0o700)
 
 
 def test_home_is_quoted_for_fish():

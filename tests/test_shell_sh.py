@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from shellharness import CARO, need
+from shellharness import CARO, need, unwritable_spool
 
 
 @pytest.mark.slow
@@ -31,16 +31,11 @@ def test_users_options_do_not_break_the_hook(shell_factory):
 
 @pytest.mark.slow
 def test_unwritable_spool_does_not_break_the_shell(shell_factory, tmp_path):
-    home = tmp_path / "ro-home"
-    (home / "spool").mkdir(parents=True)
-    (home / "spool").chmod(0o500)
-    try:
+    with unwritable_spool(tmp_path) as home:
         sh = shell_factory("sh", home=home)
         sh.send("echo still-$((40+2))")
         sh.wait_for(lambda: "still-42" in sh.screen(), "the shell to answer")
         assert "annot" not in sh.screen() and sh.alive()
-    finally:
-        (home / "spool").chmod(0o700)
 
 
 @pytest.mark.slow
