@@ -54,11 +54,17 @@ MIGRATIONS = [
         CREATE UNIQUE INDEX events_import_once ON events(shell, timestamp, command)
             WHERE source = 'import';
     """),
+    # Rows stored before patterns existed get their first word, which is their pattern
+    # unless the tool has subcommands (caro_core.pattern); new rows get the full pattern.
+    Migration("core.002-event-pattern", """
+        ALTER TABLE events ADD COLUMN pattern TEXT;
+        UPDATE events SET pattern = substr(ltrim(command), 1, instr(ltrim(command) || ' ', ' ') - 1);
+    """),
 ]
 
 _COLUMNS = ("timestamp", "command", "exit_code", "duration_ms", "cwd", "shell", "session", "user",
             "elevated", "caro_generated", "user_confirmed", "category", "risk", "reasons",
-            "redacted", "source")
+            "redacted", "source", "pattern")
 
 
 @dataclass
@@ -81,21 +87,24 @@ class Event:
     redacted: list
     source: str = "hook"
     user_confirmed: bool = False
+    #: the command's shape without arguments (:mod:`caro_core.pattern`); Level-0 like the text
+    pattern: str = ""
     id: int | None = None
 
     def row(self):
         return (self.timestamp, self.command, self.exit_code, self.duration_ms, self.cwd,
                 self.shell, self.session, self.user, int(self.elevated), int(self.caro_generated),
                 int(self.user_confirmed), self.category, int(self.risk), _json_list(self.reasons),
-                _json_list(self.redacted), self.source)
+                _json_list(self.redacted), self.source, self.pattern)
 
     @classmethod
     def from_row(cls, row):
         (id_, timestamp, command, exit_code, duration_ms, cwd, shell, session, user, elevated,
-         generated, confirmed, category, risk, reasons, redacted, source) = row
+         generated, confirmed, category, risk, reasons, redacted, source, pattern) = row
         return cls(timestamp, command, exit_code, duration_ms, cwd, shell, session, user,
                    bool(elevated), bool(generated), category, RiskLevel(risk),
-                   json.loads(reasons), json.loads(redacted), source, bool(confirmed), id_)
+                   json.loads(reasons), json.loads(redacted), source, bool(confirmed),
+                   pattern or "", id_)
 
     def to_json(self):
         """The JSON of ``caro history --json``."""

@@ -12,6 +12,7 @@ from . import spool
 from .errors import ConfigError
 from .events import Event, insert_events
 from .cmdparse import parse
+from .pattern import pattern_of
 from .redact import redact
 from .risk import assess
 
@@ -51,7 +52,7 @@ def classify(node, command, **fields):
     text, kinds = clean(command)
     return Event(command=text, category=assessment.category, risk=assessment.risk,
                  reasons=[clean(reason)[0] for reason in assessment.reasons], redacted=kinds,
-                 **fields)
+                 pattern=pattern_of(text), **fields)
 
 
 def ingest(node):

@@ -23,6 +23,8 @@ class Node:
         self.home = home
         self.pm = pm
         self.config = config
+        #: the daemon's :class:`caro_core.runtime.RuntimeState` while it runs, else None
+        self.runtime = None
 
     @classmethod
     def load(cls, home=None, environ=os.environ, extra_plugins=()):
