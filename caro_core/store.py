@@ -4,6 +4,7 @@ Plugins declare their tables through ``caro_store_migrations`` and use the
 small API below; they never open the database file themselves.
 """
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,15 +39,30 @@ class Store:
 
     def __init__(self, path, migrations=()):
         self.path = Path(path)
+        # One connection per thread: the daemon's ingest, dashboard and mesh threads each
+        # get their own transactions; WAL lets them read while one writes.
+        self._local = threading.local()
+        self._all = []
+        self._all_lock = threading.Lock()
         try:
-            self._conn = apsw.Connection(str(self.path))
-            self._conn.setbusytimeout(10_000)
-            self._conn.pragma("journal_mode", "wal")
-            self._conn.pragma("synchronous", "normal")
-            self._conn.pragma("foreign_keys", 1)
             self.migrate(migrations)
         except CORRUPTION_ERRORS as e:
+            self.close()
             raise StoreCorrupt(corrupt_message(self.path, e)) from None
+
+    @property
+    def _conn(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = apsw.Connection(str(self.path))
+            with self._all_lock:
+                self._all.append(conn)
+            self._local.conn = conn
+            conn.setbusytimeout(10_000)
+            conn.pragma("journal_mode", "wal")
+            conn.pragma("synchronous", "normal")
+            conn.pragma("foreign_keys", 1)
+        return conn
 
     def migrate(self, migrations):
         """Apply the migrations not yet recorded in the ``migrations`` table; return their names."""
@@ -117,4 +133,9 @@ class Store:
             "ORDER BY name")]
 
     def close(self):
-        self._conn.close()
+        """Close every thread's connection."""
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
