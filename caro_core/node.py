@@ -62,11 +62,12 @@ class Node:
             "IdentityCreated", details=f"fingerprint {identity.fingerprint}"))
 
     def migrations(self):
-        """The core's migrations (the events table), then every plugin's, in plugin order."""
+        """The core's migrations (events, then summaries), then every plugin's, in plugin order."""
         from .events import MIGRATIONS
+        from .summary import MIGRATIONS as SUMMARY_MIGRATIONS
 
-        return MIGRATIONS + [m for batch in reversed(self.pm.hook.caro_store_migrations())
-                             for m in batch]
+        plugins = [m for batch in reversed(self.pm.hook.caro_store_migrations()) for m in batch]
+        return MIGRATIONS + SUMMARY_MIGRATIONS + plugins
 
     @cached_property
     def store(self):

@@ -41,6 +41,11 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "shell_fish"),
     (DEFAULT, "shell_sh"),
     (DEFAULT, "cli_init"),
+    (DEFAULT, "summary_categories"),
+    (DEFAULT, "summary_activity"),
+    (DEFAULT, "summary_safety"),
+    (DEFAULT, "summary_schedule"),
+    (DEFAULT, "cli_summary"),
 )
 
 ENTRY_POINT_GROUP = "caro"
