@@ -46,6 +46,7 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "summary_safety"),
     (DEFAULT, "summary_schedule"),
     (DEFAULT, "cli_summary"),
+    (DEFAULT, "observe_procmon"),
 )
 
 ENTRY_POINT_GROUP = "caro"

@@ -36,7 +36,10 @@ def caro_cli_commands(cli):
                               since=parse_time(since) if since else None,
                               until=parse_time(until) if until else None)
         if as_json:
-            echo_json([e.to_json() for e in events])
+            from caro_core.usage import usage_for
+
+            usage = usage_for(node.store, [e.id for e in events])
+            echo_json([{**e.to_json(), "usage": usage.get(e.id)} for e in events])
             return
         if not events:
             click.echo("No commands recorded yet. Add the shell integration: "
