@@ -456,7 +456,10 @@ def _payload_of(cmd):
         host = _skip_options(args, _SSH_WITH_ARG, positional=1)
         if host is None:
             return None
-        rest = host + _skip_options(args[host:], _SSH_WITH_ARG)
+        after = _skip_options(args[host:], _SSH_WITH_ARG)
+        if after is None:  # an option missing its argument: no remote command
+            return None
+        rest = host + after
         return ("ssh", " ".join(args[rest:])) if rest < len(args) else None
     return None
 

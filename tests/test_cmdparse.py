@@ -160,3 +160,8 @@ def test_parse_never_raises_on_shell_like_text(text):
 @given(st.text(max_size=60))
 def test_parse_never_raises_on_arbitrary_text(text):
     parse(text)
+
+
+def test_ssh_with_an_option_missing_its_argument_has_no_payload():
+    parsed = parse("ssh host -o")
+    assert parsed.programs == ("ssh",) and parsed.parse_error is None
