@@ -2,6 +2,8 @@
 
 import logging
 
+from .errors import CaroError
+
 log = logging.getLogger("caro")
 
 
@@ -14,6 +16,9 @@ def call_each(hook, **kwargs):
     for impl in reversed(hook.get_hookimpls()):  # pluggy's own call order
         try:
             results.append(impl.function(**{name: kwargs[name] for name in impl.argnames}))
+        except CaroError as e:  # expected (a busy port, a bad setting): the caller reports it
+            log.info("plugin %s failed in %s: %s", impl.plugin_name, hook.name, e)
+            failures.append((impl.plugin_name, e))
         except Exception as e:
             log.exception("plugin %s failed in %s", impl.plugin_name, hook.name)
             failures.append((impl.plugin_name, e))
