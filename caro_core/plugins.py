@@ -47,6 +47,16 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "summary_schedule"),
     (DEFAULT, "cli_summary"),
     (DEFAULT, "observe_procmon"),
+    (DEFAULT, "dashboard_server"),
+    (DEFAULT, "cli_dashboard"),
+    (DEFAULT, "dashboard_activity"),
+    (DEFAULT, "dashboard_categories"),
+    (DEFAULT, "dashboard_heatmap"),
+    (DEFAULT, "dashboard_risk"),
+    (DEFAULT, "dashboard_recent"),
+    (DEFAULT, "dashboard_failures"),
+    (DEFAULT, "dashboard_mesh"),
+    (DEFAULT, "dashboard_views"),
 )
 
 ENTRY_POINT_GROUP = "caro"

@@ -10,9 +10,10 @@ def caro_dashboard_panels(view, request):
     Called on every page render of a view.  Panels are server-rendered HTML
     (inline SVG for charts), never loading anything from outside the node.
 
-    :param view: the view name (``personal``, ``team``, ``security``, ``mesh``).
+    :param view: the view name (``personal``, ``team``, ``security``).
     :param request: a :class:`caro_core.dashboard.PanelRequest` (node,
-        period, the viewer's rights).
+        period and its range, ``store``: a read connection of the serving
+        thread — use it rather than ``node.store`` —, the viewer's rights).
     :returns: a list of :class:`caro_core.dashboard.Panel` (id, title, order,
         html, and the JSON data also served under ``/api/``); empty when this
         plugin has nothing for ``view``.

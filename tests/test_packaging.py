@@ -33,6 +33,7 @@ def test_wheel_has_only_namespaced_top_level_packages_and_the_package_data(wheel
     tops = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith(".dist-info")}
     assert tops == {"caro_core", "caro_hookspecs", "caro_plugins", "caro_shell", "caro_skills"}
     assert "caro_plugins/cli_doctor.py" in names
+    assert "caro_core/static/caro.css" in names
 
 
 @pytest.mark.slow
