@@ -27,7 +27,7 @@ EVENT_TYPES = (
     "IdentityCreated", "PeerConnected", "PeerDisconnected", "QueryReceived", "ResponseSent",
     "PolicyViolation", "TrustChanged", "KeyRotated", "SummaryGenerated", "SummaryShared",
     "ProtocolViolation", "StoreRepaired", "SkillChanged", "CapabilityUsed", "PolicyChanged",
-    "CommandBlocked",
+    "CommandBlocked", "PeerRefused", "PeerIntroduced",
 )
 
 _HASHED_FIELDS = ("seq", "id", "event_type", "timestamp", "peer", "details", "success", "prev_hash")

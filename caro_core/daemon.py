@@ -97,6 +97,9 @@ def run_foreground(node, echo, stop=None):
     stop = stop or threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGTERM, signal.SIGINT)}
+    # SIGHUP means "trust changed" (caro peers …): the mesh, when it runs, handles it;
+    # without one it must not end the daemon.
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     runtime = None
     try:
         if stale:
@@ -185,11 +188,36 @@ def stop_background(home, timeout_s):
         pass  # exited meanwhile
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if probe(home)[0] is None:
+        if probe(home)[0] is None and _gone(pid):
             return pid
         time.sleep(0.05)
     raise DaemonError(f"the daemon (pid {pid}) is still running after {timeout_s:g} s; "
                       f"see {home / logs.LOG_FILE}")
+
+
+def notify(home):
+    """Tell the running daemon (if any) that trust changed: SIGHUP makes the mesh reload it."""
+    pid, _ = probe(home)
+    if pid and pid > 0:
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except ProcessLookupError:
+            pass
+
+
+def _gone(pid):
+    """True once ``pid`` has exited (a zombie waiting for its parent counts as exited)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True  # no procfs: the released lock says it stopped
 
 
 def status(node):

@@ -25,6 +25,8 @@ class Node:
         self.config = config
         #: the daemon's :class:`caro_core.runtime.RuntimeState` while it runs, else None
         self.runtime = None
+        #: the running :class:`caro_core.mesh.Mesh` inside the daemon, else None
+        self.mesh = None
 
     @classmethod
     def load(cls, home=None, environ=os.environ, extra_plugins=()):
@@ -62,12 +64,13 @@ class Node:
             "IdentityCreated", details=f"fingerprint {identity.fingerprint}"))
 
     def migrations(self):
-        """The core's migrations (events, then summaries), then every plugin's, in plugin order."""
+        """The core's migrations (events, summaries, peers), then every plugin's, in plugin order."""
         from .events import MIGRATIONS
+        from .peers import MIGRATIONS as PEER_MIGRATIONS
         from .summary import MIGRATIONS as SUMMARY_MIGRATIONS
 
         plugins = [m for batch in reversed(self.pm.hook.caro_store_migrations()) for m in batch]
-        return MIGRATIONS + SUMMARY_MIGRATIONS + plugins
+        return MIGRATIONS + SUMMARY_MIGRATIONS + PEER_MIGRATIONS + plugins
 
     @cached_property
     def store(self):

@@ -57,6 +57,11 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "dashboard_failures"),
     (DEFAULT, "dashboard_mesh"),
     (DEFAULT, "dashboard_views"),
+    (DEFAULT, "mesh_service"),
+    (DEFAULT, "trust_static"),
+    (DEFAULT, "trust_tofu"),
+    (DEFAULT, "discovery_static"),
+    (DEFAULT, "cli_peers"),
 )
 
 ENTRY_POINT_GROUP = "caro"

@@ -1,0 +1,96 @@
+"""Real Caro nodes for mesh tests: separate homes, daemons on loopback ports, bounded waits."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from conftest import CARO
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=15.0, step=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+class MeshNode:
+    """One node: its own CARO_HOME, a fixed mesh port, a daemon started on demand."""
+
+    def __init__(self, root, name, config=""):
+        self.name = name
+        self.home = root / name
+        self.home.mkdir(mode=0o700)
+        self.port = free_port()
+        (self.home / "config.toml").write_text(
+            f'[mesh]\nlisten = "127.0.0.1:{self.port}"\nping_interval_s = 1.0\nmax_backoff_s = 2.0\n'
+            f'[dashboard]\nenabled = false\n{config}')
+        self.node_id = json.loads(self.caro("identity", "show", "--json").stdout)["node_id"]
+        self.fingerprint = json.loads(self.caro("identity", "show", "--json").stdout)["fingerprint"]
+        self.address = f"127.0.0.1:{self.port}"
+
+    def caro(self, *args, check=True, timeout=60):
+        env = dict(os.environ, CARO_HOME=str(self.home))
+        result = subprocess.run([CARO, *args], capture_output=True, text=True, env=env,
+                                timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"caro {' '.join(args)} on {self.name} failed "
+                                 f"({result.returncode}): {result.stderr}")
+        return result
+
+    def add_peer(self, other, trust="peer"):
+        self.caro("peers", "add", other.address, "--id", other.node_id, "--trust", trust)
+
+    def start(self):
+        self.caro("daemon", "start")
+
+    def stop(self):
+        self.caro("daemon", "stop", check=False)
+
+    def pid(self):
+        return self.status()["pid"]
+
+    def status(self):
+        return json.loads(self.caro("daemon", "status", "--json", check=False).stdout)
+
+    def peers(self):
+        return {p["node_id"]: p for p in json.loads(self.caro("peers", "list", "--json").stdout)}
+
+    def connected_to(self, other):
+        peer = self.peers().get(other.node_id)
+        return bool(peer and peer["connected"])
+
+    def audit(self):
+        return json.loads(self.caro("audit", "export", "--format", "json").stdout)
+
+    def audited(self, event_type, peer=None):
+        return [e for e in self.audit() if e["event_type"] == event_type
+                and (peer is None or e["peer"] == peer.node_id)]
+
+    def kill(self):
+        pid = self.pid()
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: self.status()["running"] is False, timeout=10)
+
+
+def stop_all(nodes):
+    for n in nodes:
+        try:
+            n.stop()
+        except Exception:
+            pid = n.status().get("pid")
+            if pid:
+                os.kill(pid, signal.SIGKILL)
