@@ -135,7 +135,9 @@ class Mesh:
     # -- contexts and trust --------------------------------------------------------------
 
     def _identity_files(self):
-        return self.identity.cert_path, self.identity.key_path
+        from .ca import tls_certificate_path
+
+        return tls_certificate_path(self.identity), self.identity.key_path
 
     def anchors(self):
         extra = [pem for batch in self.node.pm.hook.caro_trust_anchors(node=self.node)
@@ -509,8 +511,10 @@ class Mesh:
         try:
             return self._open_session(address)
         except ssl.SSLError as e:
-            # the server no longer knows our certificate (it was reset, or we rotated)
-            if "alert" not in str(e) or self.introduce(address) != "pinned":
+            # the server no longer knows our certificate (it was reset, or we rotated), or it
+            # presents another certificate over its key (an organisation CA issued it)
+            stale = "alert" in str(e) or isinstance(e, ssl.SSLCertVerificationError)
+            if not stale or self.introduce(address) != "pinned":
                 raise
             return self._open_session(address)
 
@@ -576,7 +580,9 @@ class Mesh:
             challenge = body.get("challenge")
             if not isinstance(challenge, bytes):
                 raise ProtocolError("bad-challenge", "server sent no introduction challenge")
-            pem = self.identity.cert_path.read_text()
+            from .ca import tls_certificate_path
+
+            pem = tls_certificate_path(self.identity).read_text()
             sslsock.sendall(wire.encode(self.identity, MessageType.HELLO, self.hello_body(
                 certificate=pem, challenge=challenge), 1))
             status = self._read_verified(reader, verifier, MessageType.HELLO_ACK).get("status")

@@ -3,6 +3,8 @@
 ``peers.toml`` in the home is the static configuration (FR-203): one
 ``[[peer]]`` table per peer with ``address`` (``host:port``), ``id`` (the node
 id) and ``trust``; ``caro peers add`` appends to it and people may edit it.
+``trust = "auto"`` (:data:`AUTO`) makes an entry an address only: the static
+backend then has no opinion, and the organisation CA or TOFU decides.
 
 The ``peers`` table holds what the node learned: each peer's pinned
 certificate (PEM), its trust level and where that came from (``static``,
@@ -20,6 +22,8 @@ from .store import Migration
 from .trust import TrustLevel
 
 PEERS_FILE = "peers.toml"
+#: the ``trust`` of a peers.toml entry that gives the address and decides nothing
+AUTO = "auto"
 SOURCES = ("static", "tofu", "ca", "discovery", "cli", "subnet")
 
 MIGRATIONS = [
@@ -61,7 +65,8 @@ class PeerInfo:
     node_id: str
     fingerprint: str
     address: str | None = None
-    trust: TrustLevel = TrustLevel.UNTRUSTED
+    #: None only for a peers.toml entry with ``trust = "auto"``
+    trust: TrustLevel | None = TrustLevel.UNTRUSTED
     source: str = "cli"
     certificate: str | None = None
     pending: bool = False
@@ -74,7 +79,8 @@ class PeerInfo:
 
     def to_json(self, connected=False):
         return {"node_id": self.node_id, "fingerprint": self.fingerprint, "address": self.address,
-                "trust": self.trust.label, "connected": connected,
+                "trust": self.trust.label if self.trust is not None else AUTO,
+                "connected": connected,
                 "last_seen": self.last_seen, "source": self.source, "pending": self.pending}
 
 
@@ -151,9 +157,15 @@ def touch(store, node_id, remote_address):
 
 
 def anchors(store):
-    """The pinned certificates of every peer that is trusted (not pending, not untrusted)."""
+    """The pinned certificates of every peer not pending and not refused by a person.
+
+    A pinned peer's row keeps trust 0 unless a person decided (the backends
+    decide afresh on each connection), so ``trust > 0`` alone would drop every
+    static peer's certificate whenever the contexts are rebuilt.
+    """
     return [pem for (pem,) in store.query(
-        "SELECT certificate FROM peers WHERE certificate IS NOT NULL AND pending = 0 AND trust > 0")]
+        "SELECT certificate FROM peers WHERE certificate IS NOT NULL AND pending = 0 "
+        "AND NOT (decided = 1 AND trust = 0)")]
 
 
 # -- peers.toml ---------------------------------------------------------------------------
@@ -184,8 +196,9 @@ def read_static(home):
             raise ConfigError(f"{where}: 'id' (the peer's node id) is required")
         try:
             parse_address(entry.get("address", ""))
+            trust = entry.get("trust", "peer")
             peer = peer_from_node_id(entry["id"], address=entry.get("address"), source="static",
-                                     trust=TrustLevel.parse(entry.get("trust", "peer")))
+                                     trust=None if trust == AUTO else TrustLevel.parse(trust))
         except Exception as e:  # IdentityError, ConfigError, CaroError: one line each
             raise ConfigError(f"{where}: {e}") from None
         peers.append(peer)
@@ -193,8 +206,10 @@ def read_static(home):
 
 
 def append_static(home, address, node_id, trust):
-    """Append one ``[[peer]]`` table to ``peers.toml`` (created when missing)."""
+    """Append one ``[[peer]]`` table to ``peers.toml`` (created when missing); ``trust``
+    None writes ``trust = "auto"``."""
     path = home / PEERS_FILE
-    block = (f'\n[[peer]]\naddress = "{address}"\nid = "{node_id}"\ntrust = "{trust.label}"\n')
+    label = trust.label if trust is not None else AUTO
+    block = (f'\n[[peer]]\naddress = "{address}"\nid = "{node_id}"\ntrust = "{label}"\n')
     with open(path, "a") as f:
         f.write(block)

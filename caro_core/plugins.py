@@ -62,6 +62,8 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "trust_tofu"),
     (DEFAULT, "discovery_static"),
     (DEFAULT, "cli_peers"),
+    (DEFAULT, "trust_ca"),
+    (DEFAULT, "cli_ca"),
 )
 
 ENTRY_POINT_GROUP = "caro"

@@ -9,7 +9,7 @@ node id the peer must then claim in its ``Hello``.
 
 The server context requests a client certificate but lets a client without
 one finish the handshake (``CERT_OPTIONAL``): such a connection is an
-*introduction* (see :mod:`caro_core.introduce`) and may do nothing else.  A
+*introduction* (see :mod:`caro_core.mesh`) and may do nothing else.  A
 client certificate that is presented must verify, or the handshake fails.
 """
 
@@ -27,6 +27,9 @@ def _base(purpose, identity_files, anchors):
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.maximum_version = ssl.TLSVersion.TLSv1_3
     ctx.check_hostname = False
+    # a pinned certificate is an anchor by itself, also when a CA issued it (a peer that
+    # installed an organisation certificate is re-pinned by its key; see caro_core.ca)
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     if identity_files is not None:
         cert, key = identity_files
         try:

@@ -89,7 +89,8 @@ def caro_cli_commands(cli):
     @click.argument("address")
     @click.option("--id", "node_id", required=True, help="The peer's node id (caro:ed25519:…).")
     @click.option("--trust", "level", default="peer", show_default=True,
-                  type=click.Choice(LABELS, case_sensitive=False))
+                  type=click.Choice(LABELS + ("auto",), case_sensitive=False),
+                  help="auto: record only the address; the organisation CA or TOFU decides.")
     @pass_node
     def add(node, address, node_id, level):
         """Add a static peer to peers.toml; the nodes pin each other's certificates."""
@@ -105,9 +106,13 @@ def caro_cli_commands(cli):
             raise CaroError("that is this node's own id")
         if any(p.node_id == node_id for p in peers.read_static(node.home)):
             raise CaroError(f"{peer.fingerprint} is already in {node.home / peers.PEERS_FILE}")
-        trust = TrustLevel.parse(level)
+        trust = None if level.lower() == peers.AUTO else TrustLevel.parse(level)
         node.ensure_home()
         peers.append_static(node.home, str(peers.PeerAddress(host, port)), node_id, trust)
+        if trust is None:  # decides nothing: the dial loop reads peers.toml by itself
+            click.echo(f"added {peer.fingerprint} at {address}; its trust comes from the "
+                       f"organisation CA or TOFU")
+            return
         _changed(node, node_id, trust, "static", f"static peer {peer.fingerprint} at {address} "
                                                  f"({trust.label})")
         click.echo(f"added {peer.fingerprint} at {address} as {trust.label}")

@@ -2,13 +2,16 @@
 
 ``caro peers add HOST:PORT --id NODE_ID [--trust LEVEL]`` appends an entry;
 the two nodes then exchange and pin each other's certificates themselves
-(the introduction step of :mod:`caro_core.mesh`).
+(the introduction step of :mod:`caro_core.mesh`).  A person's configuration of
+one node beats every rule about many, so this backend answers first
+(``tryfirst``); an entry with ``trust = "auto"`` gives only the address and
+leaves the decision to the other backends (an organisation CA, TOFU).
 """
 
 from caro_core import hookimpl
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def caro_trust_decide(node, peer):
     from caro_core.peers import read_static
 
