@@ -22,6 +22,7 @@ frame is audited and closes that connection only.  Plugins answer message
 types by adding to :attr:`Mesh.handlers`.
 """
 
+import dataclasses
 import logging
 import os
 import socket
@@ -424,6 +425,8 @@ class Mesh:
         if not isinstance(body, dict) or body.get("challenge") != challenge:
             raise ProtocolError("bad-challenge", "introduction does not answer our challenge")
         self._check_hello(body, frame.sender)
+        if frame.sender == self.identity.node_id:
+            raise ProtocolError("wrong-identity", "introduction from this node's own key")
         pem = body.get("certificate")
         if not isinstance(pem, str) or tls.node_id_of_certificate(pem) != frame.sender:
             raise ProtocolError("bad-certificate", "introduced certificate is not the sender's key")
@@ -478,12 +481,18 @@ class Mesh:
         found = [a for batch in self.node.pm.hook.caro_discovery_peers(node=self.node,
                                                                          methods=methods)
                  for a in batch]
-        for peer in peers.all_peers(self.node.store):
+        known = peers.all_peers(self.node.store)
+        for peer in known:
             if peer.address and peer.trust.connects and not peer.pending:
                 host, port = peers.parse_address(peer.address)
                 found.append(peers.PeerAddress(host, port, peer.node_id, peer.source))
+        # a proposal without a node id (a subnet scan) at a known peer's address is that peer,
+        # so a live session with it is not dialled again
+        by_address = {p.address: p.node_id for p in known if p.address}
         unique = {}
         for a in found:
+            if a.node_id is None and str(a) in by_address:
+                a = dataclasses.replace(a, node_id=by_address[str(a)])
             unique.setdefault((a.host, a.port), a)
         return list(unique.values())
 
@@ -568,6 +577,8 @@ class Mesh:
         try:
             der = tls.peer_certificate(sslsock)
             node_id = tls.node_id_of_certificate(der) if der else None
+            if node_id == self.identity.node_id:
+                raise ProtocolError("wrong-identity", f"{address} is this node itself")
             if node_id is None or (address.node_id and node_id != address.node_id):
                 error = ProtocolError("wrong-identity", f"{address} presents node {node_id}, not "
                                                         f"the expected {address.node_id}")
@@ -590,6 +601,7 @@ class Mesh:
             sslsock.close()
         peer = peers.get(self.node.store, node_id) or peers.peer_from_node_id(
             node_id, address=str(address), source=address.method)
+        peer.address = peer.address or str(address)  # where we reached it (kept when pinned)
         peer.remote_address = address.host
         peer.certificate = tls.der_to_pem(der)
         if not decide(self.node, peer).connects:

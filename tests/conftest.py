@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from caro_core.node import Node
+from meshnodes import MeshNode, stop_all
 from shellharness import TmuxShell
 
 CARO = str(Path(sys.executable).with_name("caro"))
@@ -68,3 +69,17 @@ def shell_factory(tmp_path):
     yield make
     for s in shells:
         s.close()
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    """Make real mesh nodes (:class:`meshnodes.MeshNode`) by name; their daemons stop afterwards."""
+    made = []
+
+    def make(name, config=""):
+        n = MeshNode(tmp_path, name, config)
+        made.append(n)
+        return n
+
+    yield make
+    stop_all(made)

@@ -5,9 +5,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
-from conftest import CARO
+CARO = str(Path(sys.executable).with_name("caro"))
 
 
 def free_port():

@@ -20,7 +20,7 @@ from caro_core.node import Node
 from caro_core.peers import append_static, peer_from_node_id
 from caro_core.peers import get as get_peer
 from caro_core.trust import TrustLevel, decide
-from meshnodes import MeshNode, free_port, stop_all, wait_for
+from meshnodes import free_port, wait_for
 
 NO_TOFU = "[trust]\ntofu = false\n"
 
@@ -335,19 +335,6 @@ def test_ca_level_must_be_a_connecting_trust_level(tmp_path):
 
 
 # -- real nodes ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def nodes(tmp_path):
-    made = []
-
-    def make(name, config=""):
-        n = MeshNode(tmp_path, name, config)
-        made.append(n)
-        return n
-
-    yield make
-    stop_all(made)
 
 
 def certify(node, org):

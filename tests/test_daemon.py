@@ -5,7 +5,6 @@ import logging
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 

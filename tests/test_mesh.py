@@ -11,22 +11,9 @@ import pytest
 from caro_core import tls, wire
 from caro_core.identity import load
 from caro_core.wire import MessageType
-from meshnodes import MeshNode, stop_all, wait_for
+from meshnodes import wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def nodes(tmp_path):
-    made = []
-
-    def make(name, config=""):
-        n = MeshNode(tmp_path, name, config)
-        made.append(n)
-        return n
-
-    yield make
-    stop_all(made)
 
 
 def pair(nodes):
