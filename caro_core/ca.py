@@ -20,7 +20,6 @@ is worth nothing.
 
 import datetime as dt
 import os
-import stat
 from pathlib import Path
 
 from .errors import CaroError
@@ -129,24 +128,13 @@ def issue(directory, node_id, days, name=None):
 
 def load_authority(directory):
     """The root's private key and certificate from a directory made by :func:`create_root`."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from .identity import read_private_key
 
     directory = Path(directory)
     key_path = directory / CA_KEY_FILE
-    try:
-        mode = stat.S_IMODE(key_path.stat().st_mode)
-        if mode & 0o077:
-            raise CAError(f"{key_path} is accessible by other users (mode {mode:04o}); "
-                          f"run: chmod 600 {key_path}")
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    except OSError as e:
-        raise CAError(f"{key_path}: cannot read: {e.strerror} (is {directory} a CA made by "
-                      f"caro ca init?)") from None
-    except (ValueError, TypeError):
-        raise CAError(f"{key_path} is not a PEM private key without a passphrase") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise CAError(f"{key_path} holds a {type(key).__name__}, not an Ed25519 key")
+    key = read_private_key(key_path, CAError,
+                           unreadable_hint=f" (is {directory} a CA made by caro ca init?)",
+                           malformed="is not a PEM private key without a passphrase")
     cert = load_certificate(directory / CA_CERT_FILE)
     if _raw_key(cert.public_key()) != _raw_key(key.public_key()):
         raise CAError(f"{directory / CA_CERT_FILE} is not the certificate of {key_path}")

@@ -101,22 +101,34 @@ def load_or_create(home, on_created=None):
     return load(home)
 
 
-def load(home):
-    home = Path(home)
-    key_path = home / KEY_FILE
+def read_private_key(key_path, error, unreadable_hint="",
+                     malformed="is not a PEM Ed25519 private key"):
+    """The Ed25519 key in ``key_path`` (PKCS#8 PEM, no passphrase).
+
+    Raises ``error`` (a CaroError class) with one line when the file is
+    readable by other users, cannot be read (``unreadable_hint`` follows the
+    reason), is not a key (``malformed`` follows the path) or is another type.
+    """
     try:
         mode = stat.S_IMODE(key_path.stat().st_mode)
         if mode & 0o077:
-            raise IdentityError(f"{key_path} is accessible by other users (mode {mode:04o}); "
-                                f"run: chmod 600 {key_path}")
+            raise error(f"{key_path} is accessible by other users (mode {mode:04o}); "
+                        f"run: chmod 600 {key_path}")
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except OSError as e:
-        raise IdentityError(f"{key_path}: cannot read: {e.strerror}") from None
+        raise error(f"{key_path}: cannot read: {e.strerror}{unreadable_hint}") from None
     except (ValueError, TypeError):
-        raise IdentityError(f"{key_path} is not a PEM Ed25519 private key; restore it from "
-                            "a backup or move it aside to create a new identity") from None
+        raise error(f"{key_path} {malformed}") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise IdentityError(f"{key_path} holds a {type(key).__name__}, not an Ed25519 key")
+        raise error(f"{key_path} holds a {type(key).__name__}, not an Ed25519 key")
+    return key
+
+
+def load(home):
+    home = Path(home)
+    key = read_private_key(home / KEY_FILE, IdentityError,
+                           malformed="is not a PEM Ed25519 private key; restore it from a backup "
+                                     "or move it aside to create a new identity")
     try:
         created_at = json.loads((home / META_FILE).read_text())["created_at"]
     except (OSError, ValueError, KeyError):
