@@ -11,7 +11,8 @@ import pytest
 from conftest import CARO
 from caro_core import logs
 from spooltools import spool_record, write_spool
-from test_observe_spool import stored_commands, wait_for
+from polling import wait_for
+from test_observe_spool import stored_commands
 
 
 def status(caro):

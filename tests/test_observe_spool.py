@@ -2,12 +2,12 @@
 
 import signal
 import subprocess
-import time
 
 import apsw
 
 from conftest import CARO
 from caro_core.spool import spool_dir
+from polling import wait_for
 from spooltools import spool_record, write_spool
 
 
@@ -24,19 +24,10 @@ def stored_commands(home):
         conn.close()
 
 
-def wait_for(predicate, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return False
-
-
 def test_running_daemon_stores_new_spool_records_within_a_second(caro_home):
     daemon = subprocess.Popen([CARO, "daemon", "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert wait_for(lambda: (caro_home / "caro.db").exists())
+        assert wait_for(lambda: (caro_home / "caro.db").exists(), timeout=10)
         assert wait_for(lambda: "running" in (daemon.stdout.readline() or ""), timeout=10)
         write_spool(caro_home, spool_record("git status"))
         assert wait_for(lambda: stored_commands(caro_home) == ["git status"], timeout=5)

@@ -23,6 +23,7 @@ from caro_core.runtime import read_state
 from caro_plugins import observe_procmon
 from caro_core.usage import usage_for
 from caro_plugins.observe_procmon import Pass
+import polling
 from conftest import CARO
 
 pytestmark = pytest.mark.skipif(not procfs.available(), reason="needs a Linux /proc")
@@ -48,19 +49,8 @@ wait; pause 1; echo done >> "$TIMES"; pause 30
 """
 
 
-def poll(predicate, timeout, step=0.05):
-    """The first true value of ``predicate()`` within ``timeout`` seconds, else None."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return None
-
-
 def wait_for(predicate, what, timeout=20.0, step=0.05):
-    value = poll(predicate, timeout, step)
+    value = polling.wait_for(predicate, timeout, step)
     if not value:
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
     return value
@@ -297,7 +287,7 @@ def test_the_daemon_measures_a_command_typed_in_an_interactive_bash(shell_factor
 
     def watched():  # the monitor scans for new shells every 2 s
         event = run("sleep 1")
-        row = poll(lambda: usage_row(caro_home, event), timeout=4)
+        row = polling.wait_for(lambda: usage_row(caro_home, event), timeout=4)
         return row is not None and row[2] >= 1
 
     try:
