@@ -44,7 +44,7 @@ CHALLENGE_SIZE = 32
 class Session:
     """One live, authenticated connection to a trusted peer."""
 
-    def __init__(self, mesh, sock, reader, peer, trust, verifier, initiator):
+    def __init__(self, mesh, sock, reader, peer, trust, verifier, initiator, seq):
         self.mesh = mesh
         self.sock = sock
         self.reader = reader
@@ -52,7 +52,7 @@ class Session:
         self.trust = trust
         self.verifier = verifier
         self.initiator = initiator  # node id of the side that dialled
-        self.seq = verifier.last_seq  # the handshake used some sequence numbers already
+        self.seq = seq  # the last sequence number we sent (the handshake used some)
         self.send_lock = threading.Lock()
         self.last_received = self.last_sent = time.monotonic()
         self.closed = threading.Event()
@@ -401,8 +401,7 @@ class Mesh:
             return None
         send(MessageType.HELLO_ACK, {"status": "ok"})
         sslsock.settimeout(None)
-        session = Session(self, sslsock, reader, peer, level, verifier, initiator=node_id)
-        session.seq = seq
+        session = Session(self, sslsock, reader, peer, level, verifier, initiator=node_id, seq=seq)
         return session if self._register(session) else None
 
     def _serve_introduction(self, sslsock, remote):
@@ -557,8 +556,7 @@ class Mesh:
             self._read_verified(reader, verifier, MessageType.HELLO_ACK)
             sslsock.settimeout(None)
             session = Session(self, sslsock, reader, peer, level, verifier,
-                              initiator=self.identity.node_id)
-            session.seq = 1
+                              initiator=self.identity.node_id, seq=1)
             if not self._register(session):
                 return None
             return session
