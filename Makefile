@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 # Programs the tests drive for real, and the Debian packages that provide them.
-TEST_PROGRAMS := zsh:zsh fish:fish tmux:tmux dash:dash chromium:chromium strace:strace
+TEST_PROGRAMS := zsh:zsh fish:fish tmux:tmux dash:dash chromium:chromium strace:strace docker-registry:docker-registry
 
 .PHONY: run test test-deps bench clean
 
