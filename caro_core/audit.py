@@ -27,7 +27,8 @@ EVENT_TYPES = (
     "IdentityCreated", "PeerConnected", "PeerDisconnected", "QueryReceived", "ResponseSent",
     "PolicyViolation", "TrustChanged", "KeyRotated", "SummaryGenerated", "SummaryShared",
     "ProtocolViolation", "StoreRepaired", "SkillChanged", "CapabilityUsed", "PolicyChanged",
-    "CommandBlocked", "PeerRefused", "PeerIntroduced",
+    "CommandBlocked", "PeerRefused", "PeerIntroduced", "SummaryReceived", "SummaryRejected",
+    "QueryDenied", "AnswerRejected", "CommandExecuted", "SkillRejected",
 )
 
 _HASHED_FIELDS = ("seq", "id", "event_type", "timestamp", "peer", "details", "success", "prev_hash")

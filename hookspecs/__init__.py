@@ -26,4 +26,5 @@ FAMILIES = (
     "dashboard",
     "generate",
     "skill",
+    "anomaly",
 )
