@@ -126,6 +126,8 @@ class Mesh:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.trust_changed = threading.Event()
+        #: called (no arguments) when a session opens or the daemon is poked (:meth:`poke`)
+        self.listeners = []
         self.backoff = {}  # address -> (next attempt, delay)
         self.slots = threading.BoundedSemaphore(max_connections)
         self.threads = []
@@ -244,6 +246,7 @@ class Mesh:
                 return False
         peers.touch(self.node.store, session.node_id, session.peer.remote_address)
         self._publish()
+        self._tell_listeners()
         self.audit("PeerConnected", session.node_id,
                    f"{session.peer.remote_address} trust {session.trust.label} "
                    f"({'outgoing' if session.initiator == self.identity.node_id else 'incoming'})")
@@ -258,6 +261,15 @@ class Mesh:
                 return  # a duplicate that never counted
         self._publish()
         self.audit("PeerDisconnected", session.node_id, reason)
+
+    def poke(self):
+        """Something changed outside the daemon (SIGHUP: trust, a new summary): act on it."""
+        self.trust_changed.set()
+        self._tell_listeners()
+
+    def _tell_listeners(self):
+        for listener in self.listeners:
+            listener()
 
     def _publish(self):
         """Tell other processes (``caro peers list``, the dashboard) who is connected."""

@@ -168,6 +168,20 @@ def anchors(store):
         "AND NOT (decided = 1 AND trust = 0)")]
 
 
+def known_peers(store, home):
+    """Every peer a node knows: those in its store, then ``peers.toml`` entries not met yet."""
+    known = {p.node_id: p for p in all_peers(store)}
+    for entry in read_static(home):
+        stored = known.get(entry.node_id)
+        if stored is None:
+            known[entry.node_id] = entry
+        else:
+            stored.address = stored.address or entry.address
+            if stored.source in ("tofu", "discovery") and not stored.decided:
+                stored.source = "static"
+    return list(known.values())
+
+
 # -- peers.toml ---------------------------------------------------------------------------
 
 

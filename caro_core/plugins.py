@@ -67,6 +67,7 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "discovery_dnssd"),
     (DEFAULT, "trust_ca"),
     (DEFAULT, "cli_ca"),
+    (DEFAULT, "mesh_summaries"),
 )
 
 ENTRY_POINT_GROUP = "caro"

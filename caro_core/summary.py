@@ -30,7 +30,7 @@ from .store import CORRUPTION_ERRORS, Migration
 #: Floats (rates) are rounded to this many decimals before signing, so every node agrees.
 FLOAT_DIGITS = 6
 #: Fields the core sets; a plugin returning one of them is an error.
-CORE_FIELDS = ("id", "node_id", "period", "generated_at", "signature")
+CORE_FIELDS = ("id", "node_id", "period", "generated_at", "audience", "signature")
 
 MIGRATIONS = [
     Migration("core.summary-001-summaries", """
@@ -223,16 +223,18 @@ def decode(body):
     return summary
 
 
-def build(node, period, now=None):
+def build(node, period, now=None, audience=()):
     """Build and sign the summary of ``period`` from this node's events.
 
     :param now: the generation time (epoch), defaults to the current time.
+    :param audience: the node ids that may receive it (:func:`caro_core.exchange.audience`);
+        signed in, so no relay can pass it to anyone else.
     :returns: the signed summary as a canonical dict (keys sorted).
     """
     now = time.time() if now is None else now
     summary = collect_fields(node, period)
     summary.update(id=str(uuid.uuid4()), node_id=node.identity.node_id, period=period.to_json(),
-                   generated_at=iso_utc(now),
+                   generated_at=iso_utc(now), audience=sorted(audience),
                    signature={"signer": node.identity.fingerprint, "timestamp": iso_utc(now)})
     summary = normalize(summary)
     value = node.identity.sign(signed_bytes(summary))

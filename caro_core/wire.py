@@ -13,6 +13,10 @@ rest; :class:`Verifier` checks one connection's frames: the sender is the
 peer the TLS handshake authenticated, the signature verifies under its key,
 the timestamp is within ±:data:`MAX_SKEW_S`, the nonce is new, the sequence
 number grows.  Every refusal is a :class:`ProtocolError` naming what was wrong.
+
+Setting ``CARO_WIRE_TRACE`` to a file name makes a process append every frame
+it encodes (the plaintext inside TLS) to that file: to inspect exactly what a
+node sends, and how the tests prove no Level-0 data ever leaves one.
 """
 
 import enum
@@ -72,7 +76,12 @@ def encode(identity, msg_type, body, seq, now=None, nonce=None):
         raise ProtocolError("oversize", f"message of {len(payload)} bytes exceeds the "
                                         f"{MAX_PAYLOAD}-byte frame limit")
     header = HEADER.pack(MAGIC, VERSION, len(payload), int(msg_type))
-    return header + payload + identity.sign(header[4:] + payload)
+    frame = header + payload + identity.sign(header[4:] + payload)
+    trace = os.environ.get("CARO_WIRE_TRACE")
+    if trace:
+        with open(trace, "ab") as f:
+            f.write(frame)
+    return frame
 
 
 class Frame:

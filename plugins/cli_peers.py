@@ -16,22 +16,6 @@ def _describe(node, peer, connected):
     return facts
 
 
-def _known_peers(node):
-    """Peers in the store, then static entries not met yet."""
-    from caro_core import peers
-
-    known = {p.node_id: p for p in peers.all_peers(node.store)}
-    for entry in peers.read_static(node.home):
-        stored = known.get(entry.node_id)
-        if stored is None:
-            known[entry.node_id] = entry
-        else:
-            stored.address = stored.address or entry.address
-            if stored.source in ("tofu", "discovery") and not stored.decided:
-                stored.source = "static"
-    return list(known.values())
-
-
 def _changed(node, peer_id, level, source, details):
     from caro_core.daemon import notify
 
@@ -70,10 +54,11 @@ def caro_cli_commands(cli):
     @pass_node
     def list_(node, as_json):
         """Every known peer: trust, source, whether it is connected, when last seen."""
+        from caro_core import peers as peer_store
         from caro_core.runtime import read_state
 
         connected = set(read_state(node.home).get("mesh_connected") or [])
-        rows = [_describe(node, p, connected) for p in _known_peers(node)]
+        rows = [_describe(node, p, connected) for p in peer_store.known_peers(node.store, node.home)]
         if as_json:
             echo_json(rows)
             return
@@ -182,11 +167,12 @@ def caro_cli_commands(cli):
 
 def _resolve(node, text):
     """A node id, or the fingerprint of a known peer."""
+    from caro_core import peers
     from caro_core.errors import CaroError
 
     if text.startswith("caro:"):
         return text
-    matches = [p.node_id for p in _known_peers(node) if p.fingerprint.startswith(text.lower())]
+    matches = [p.node_id for p in peers.known_peers(node.store, node.home) if p.fingerprint.startswith(text.lower())]
     if len(matches) != 1:
         raise CaroError(f"no single known peer with fingerprint {text!r}" if not matches
                         else f"fingerprint prefix {text!r} is ambiguous")

@@ -16,7 +16,7 @@ from caro_core.output import echo_json, echo_table
 
 GRANULARITIES = ("hourly", "daily", "weekly")
 #: Fields :func:`show` lays out; any other field (from an installed plugin) is printed as JSON.
-LAID_OUT = ("id", "node_id", "period", "generated_at", "signature", "total_commands",
+LAID_OUT = ("id", "node_id", "period", "generated_at", "audience", "signature", "total_commands",
             "unique_patterns", "category_stats", "hourly_activity", "daily_activity",
             "safety_stats")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -43,6 +43,9 @@ def show(summary, title):
     click.echo(f"  node       {summary['node_id']}")
     click.echo(f"  id         {summary['id']}")
     click.echo(f"  generated  {summary['generated_at']}")
+    audience = summary.get("audience") or []
+    click.echo(f"  shared to  {len(audience)} node{'s' * (len(audience) != 1)}"
+               + (": " + ", ".join(audience) if audience else " (not shared)"))
     if "total_commands" in summary:
         click.echo(f"  commands   {summary['total_commands']} "
                    f"({summary.get('unique_patterns', '?')} unique patterns)")
@@ -99,11 +102,12 @@ def caro_cli_commands(cli):
     @pass_node
     def preview(node, granularity, as_json):
         """Show the current period's summary so far, exactly as it would be shared (not stored)."""
+        from caro_core.exchange import audience
         from caro_core.ingest import ingest
         from caro_core.summary import Period, build
 
         ingest(node)
-        data = build(node, Period.containing(time.time(), granularity))
+        data = build(node, Period.containing(time.time(), granularity), audience=audience(node))
         if as_json:
             echo_json(data)
             return
@@ -119,6 +123,8 @@ def caro_cli_commands(cli):
     @pass_node
     def generate(node, granularity, period_start, as_json):
         """Write the summary of the last complete period (or the one given) and print it."""
+        from caro_core.daemon import notify
+        from caro_core.exchange import audience
         from caro_core.ingest import ingest
         from caro_core.summary import (Period, SummaryError, build, find_summary, iso_utc,
                                        parse_iso, store_summary)
@@ -132,9 +138,10 @@ def caro_cli_commands(cli):
         ingest(node)
         stored = find_summary(node.store, node.identity.node_id, period)
         if stored is None:
-            stored = build(node, period, now=now)
+            stored = build(node, period, now=now, audience=audience(node))
             store_summary(node.store, stored)
             node.audit.append("SummaryGenerated", details=f"{period.describe()} id {stored['id']}")
+            notify(node.home)  # a running daemon shares it with connected peers at once
             title = "Summary written"
         else:
             click.echo(f"caro: the {period.describe()} summary was already written; "

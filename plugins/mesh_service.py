@@ -2,8 +2,8 @@
 
 Started at ``caro_lifecycle_start`` on ``[mesh] listen`` (loopback by default,
 FR-206); publishes the bound address as ``mesh_listen`` for ``caro daemon
-status``.  ``caro peers trust|revoke`` signal the daemon (SIGHUP) so a trust
-change takes effect at once.
+status``.  ``caro peers trust|revoke`` and ``caro summary generate`` signal the daemon
+(SIGHUP) so a trust change or a new summary takes effect at once.
 """
 
 import logging
@@ -61,7 +61,7 @@ def caro_lifecycle_start(node):
     node.pm.register(MeshService(mesh), name="mesh_service.running")
     if node.runtime is not None:
         node.runtime.publish(mesh_listen=mesh.listen_address)
-    signal.signal(signal.SIGHUP, lambda *_: mesh.trust_changed.set())
+    signal.signal(signal.SIGHUP, lambda *_: mesh.poke())
     methods = node.config["discovery"]["methods"] if "discovery" in node.config else ["static"]
     node.pm.hook.caro_discovery_announce(node=node, methods=methods, listen=mesh.bound)
     log.info("mesh listening on %s", mesh.listen_address)

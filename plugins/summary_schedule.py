@@ -73,11 +73,12 @@ class SummaryScheduler:
 
     def run_once(self, now):
         """Write every due summary and prune old ones; return the summaries written."""
+        from caro_core.exchange import audience
         from caro_core.summary import build, iso_utc, prune_own, store_summary
 
         written = []
         for period in self.due(now):
-            summary = build(self.node, period, now=now)
+            summary = build(self.node, period, now=now, audience=audience(self.node))
             if not store_summary(self.node.store, summary):
                 continue  # written meanwhile by 'caro summary generate'
             self.node.audit.append("SummaryGenerated",
@@ -88,6 +89,8 @@ class SummaryScheduler:
                     "id": summary["id"], "granularity": period.granularity.value,
                     "start": iso_utc(period.start), "generated_at": summary["generated_at"]})
             written.append(summary)
+        if written and self.node.mesh is not None:
+            self.node.mesh.poke()  # share them now
         if self.keep_days > 0:
             pruned = prune_own(self.node.store, now - self.keep_days * 86400)
             if pruned:

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from caro_core import tls, wire
+from caro_core.identity import load
+from caro_core.wire import MessageType
 from polling import wait_for
 
 CARO = str(Path(sys.executable).with_name("caro"))
@@ -24,6 +27,8 @@ class MeshNode:
 
     def __init__(self, root, name, config=""):
         self.name = name
+        #: extra environment for every ``caro`` this node runs (its daemon included)
+        self.env = {}
         self.home = root / name
         self.home.mkdir(mode=0o700)
         self.port = free_port()
@@ -35,7 +40,7 @@ class MeshNode:
         self.address = f"127.0.0.1:{self.port}"
 
     def caro(self, *args, check=True, timeout=60):
-        env = dict(os.environ, CARO_HOME=str(self.home))
+        env = dict(os.environ, CARO_HOME=str(self.home), **self.env)
         result = subprocess.run([CARO, *args], capture_output=True, text=True, env=env,
                                 timeout=timeout)
         if check and result.returncode != 0:
@@ -87,3 +92,18 @@ def stop_all(nodes):
             pid = n.status().get("pid")
             if pid:
                 os.kill(pid, signal.SIGKILL)
+
+
+def session_as(node, target):
+    """Open an authenticated session to ``target`` with ``node``'s keys, done by hand."""
+    identity = load(node.home)
+    ctx = tls.client_context((identity.cert_path, identity.key_path),
+                             [(target.home / "identity.crt").read_text()])
+    sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", target.port), timeout=10))
+    reader = wire.FrameReader(sock)
+    hello = reader.read()
+    assert hello.msg_type is MessageType.HELLO
+    body = {"identity": {"node_id": identity.node_id}, "versions": [1]}
+    sock.sendall(wire.encode(identity, MessageType.HELLO, body, 1))
+    assert reader.read().msg_type is MessageType.HELLO_ACK
+    return identity, sock, reader

@@ -118,19 +118,42 @@ def test_recent_commands_are_sanitized_newest_first(stocked):
     assert [c["command"] for c in week[-2:]] == ["make test", "make test"]
 
 
+def _node_id():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from caro_core.identity import node_id_for
+
+    key = Ed25519PrivateKey.generate().public_key()
+    return node_id_for(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
 def test_mesh_status_is_standalone_until_peers_connect(stocked, node):
+    from caro_core import peers
+    from caro_core.trust import TrustLevel
+
     client, _ = stocked
     assert panel(client, "mesh") == {"status": "standalone", "peers": 0, "connected": [],
-                                     "listen": None}
+                                     "listen": None, "known": []}
     _, _, html = client.get("/")
     assert '<p class="status-standalone">Standalone</p>' in html
+    static = [_node_id() for _ in range(3)]
+    for i, node_id in enumerate(static):
+        peers.append_static(node.home, f"127.0.0.1:{9300 + i}", node_id, TrustLevel.PEER)
+    newcomer = peers.peer_from_node_id(_node_id(), source="tofu", pending=True)
+    peers.save(node.store, newcomer)
     node.runtime = RuntimeState(node.home)
-    peers = [f"caro:ed25519:peer{i}" for i in range(4)]
-    node.runtime.publish(mesh_listen="127.0.0.1:9238", mesh_connected=peers)
+    node.runtime.publish(mesh_listen="127.0.0.1:9238", mesh_connected=static[:2])
     try:
-        assert panel(client, "mesh", view="security")["status"] == "connected"
+        data = panel(client, "mesh", view="security")
+        assert data["status"] == "connected" and data["peers"] == 2
+        states = {p["node_id"]: (p["trust"], p["state"]) for p in data["known"]}
+        assert states == {static[0]: ("peer", "connected"), static[1]: ("peer", "connected"),
+                          static[2]: ("peer", "offline"),
+                          newcomer.node_id: ("untrusted", "pending")}
         _, _, html = client.get("/")
-        assert "Connected (4 peers)" in html and "caro:ed25519:peer3" in html
+        assert "Connected (2 peers)" in html and newcomer.fingerprint[:16] in html
+        assert '<span class="state-pending">pending</span>' in html
     finally:
         node.runtime.remove()
         node.runtime = None

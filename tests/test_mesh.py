@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from caro_core import tls, wire
-from caro_core.identity import load
+from caro_core import wire
 from caro_core.wire import MessageType
-from meshnodes import wait_for
+from meshnodes import session_as, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -91,21 +90,6 @@ def test_a_peer_killed_mid_session_is_noticed_and_reconnects_when_back(nodes):
     assert wait_for(lambda: a.connected_to(b) and b.connected_to(a), timeout=20)
 
 
-def _session_as(node, target):
-    """Open an authenticated session to ``target`` with ``node``'s keys, done by hand."""
-    identity = load(node.home)
-    ctx = tls.client_context((identity.cert_path, identity.key_path),
-                             [(target.home / "identity.crt").read_text()])
-    sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", target.port), timeout=10))
-    reader = wire.FrameReader(sock)
-    hello = reader.read()
-    assert hello.msg_type is MessageType.HELLO
-    body = {"identity": {"node_id": identity.node_id}, "versions": [1]}
-    sock.sendall(wire.encode(identity, MessageType.HELLO, body, 1))
-    assert reader.read().msg_type is MessageType.HELLO_ACK
-    return identity, sock, reader
-
-
 @pytest.mark.parametrize("attack, reason", [
     ("bad-signature", "bad-signature"),
     ("replay", "replay"),
@@ -122,7 +106,7 @@ def test_a_bad_frame_is_refused_audited_and_others_are_still_served(nodes, attac
     assert wait_for(lambda: a.connected_to(m))
     m.stop()
     assert wait_for(lambda: not a.connected_to(m))
-    identity, sock, reader = _session_as(m, a)
+    identity, sock, reader = session_as(m, a)
     ping = wire.encode(identity, MessageType.PING, {"ping_id": 1, "ts": time.time()}, 2)
     if attack == "bad-signature":
         data = ping[:-1] + bytes([ping[-1] ^ 1])
@@ -131,7 +115,7 @@ def test_a_bad_frame_is_refused_audited_and_others_are_still_served(nodes, attac
         assert reader.read().msg_type is MessageType.PONG
         sock.close()
         assert wait_for(lambda: not a.connected_to(m))
-        _, sock, reader = _session_as(m, a)
+        _, sock, reader = session_as(m, a)
         data = ping
     elif attack == "clock-skew":
         data = wire.encode(identity, MessageType.PING, {"ping_id": 1}, 2, now=time.time() - 3600)
@@ -148,7 +132,7 @@ def test_a_bad_frame_is_refused_audited_and_others_are_still_served(nodes, attac
     sock.close()
     assert a.connected_to(b) and a.status()["running"]
     # and a still accepts new sessions
-    _, again, _ = _session_as(m, a)
+    _, again, _ = session_as(m, a)
     again.close()
 
 
