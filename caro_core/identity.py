@@ -160,7 +160,12 @@ def _create(home):
 
 
 def write_certificate(identity):
-    """Write a self-signed certificate over the identity key (no extensions needed)."""
+    """Write a self-signed certificate over the identity key to ``identity.crt``."""
+    _write_private_file(identity.cert_path, certificate_pem(identity).encode(), mode=0o644)
+
+
+def certificate_pem(identity):
+    """A new self-signed certificate over the identity key, PEM (no extensions needed)."""
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -173,7 +178,7 @@ def write_certificate(identity):
             .not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=3650))
             .sign(identity.private_key, None))
-    _write_private_file(identity.cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 def _write_private_file(path, data, mode=0o600):

@@ -31,6 +31,7 @@ import threading
 import time
 
 from . import peers, tls, wire
+from .rotation import successor
 from .trust import decide
 from .wire import MessageType, ProtocolError
 
@@ -121,7 +122,10 @@ class Mesh:
         #: the wait between attempts to reach one address doubles from 1 s up to this
         self.max_backoff_s = max_backoff_s
         self.nonces = wire.NonceCache()
-        self.handlers = {MessageType.PING: self._on_ping, MessageType.PONG: lambda s, b: None}
+        self.handlers = {MessageType.PING: self._on_ping, MessageType.PONG: lambda s, b: None,
+                         MessageType.KEY_ROTATION: self._on_key_rotation,
+                         MessageType.KEY_ROTATION_ACK: self._on_key_rotation_ack}
+        self.rotation_acks = threading.Semaphore(0)
         self.sessions = {}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -293,6 +297,61 @@ class Mesh:
         session.send(MessageType.PONG, {"ping_id": ping_id, "remote_ts": body.get("ts"),
                                         "local_ts": time.time()})
 
+    # -- key rotation (caro_core.rotation) ------------------------------------------------
+
+    def _on_key_rotation(self, session, body):
+        from .rotation import RotationError, accept
+
+        endorsement = body.get("endorsement") if isinstance(body, dict) else None
+        if not isinstance(endorsement, dict) or endorsement.get("old_node_id") != session.node_id:
+            raise ProtocolError("bad-rotation", "a key rotation for another node than the sender")
+        try:
+            new = accept(self.node, endorsement, "announced in session")
+        except RotationError as e:
+            self.audit("KeyRotated", session.node_id, f"refused: {e}", success=False)
+            session.send(MessageType.KEY_ROTATION_ACK, {"status": "refused", "reason": str(e)})
+            return
+        for ctx in (self.server_ctx, self.client_ctx):
+            tls.add_anchor(ctx, new.certificate)
+        session.send(MessageType.KEY_ROTATION_ACK, {"status": "re-pinned",
+                                                    "new_node_id": new.node_id})
+
+    def _on_key_rotation_ack(self, session, body):
+        status = str(body.get("status")) if isinstance(body, dict) else "?"
+        self.audit("KeyRotated", session.node_id, f"peer {status} the new key"
+                   + (f": {str(body.get('reason'))[:200]}" if status != "re-pinned" else ""),
+                   success=status == "re-pinned")
+        self.rotation_acks.release()
+
+    def switch_identity_if_rotated(self, ack_timeout_s=5.0):
+        """After ``caro identity rotate``: announce the new key to every connected peer with
+        the old one, wait briefly for their acknowledgements, then switch to the new key
+        (sessions close; the dial loop reconnects with the new certificate)."""
+        from .identity import load
+        from .rotation import current_endorsement
+
+        endorsement = current_endorsement(self.node.home)
+        if endorsement is None or endorsement["old_node_id"] != self.identity.node_id:
+            return False
+        sessions = list(self.connected().values())
+        for session in sessions:
+            try:
+                session.send(MessageType.KEY_ROTATION, {"endorsement": endorsement})
+            except (OSError, ssl.SSLError):
+                pass
+        deadline = time.monotonic() + ack_timeout_s
+        for _ in sessions:
+            if not self.rotation_acks.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break
+        for session in sessions:
+            session.close("key rotated")
+        new = load(self.node.home)
+        self.node.__dict__["identity"] = new  # Node.identity is a cached property
+        self.identity = new
+        self.backoff.clear()
+        log.info("switched to the rotated key %s", new.fingerprint)
+        return True
+
     def _keepalive_loop(self):
         while not self.stopping.wait(min(5.0, self.ping_interval_s)):
             now = time.monotonic()
@@ -442,6 +501,15 @@ class Mesh:
         if not isinstance(pem, str) or tls.node_id_of_certificate(pem) != frame.sender:
             raise ProtocolError("bad-certificate", "introduced certificate is not the sender's key")
         node_id = frame.sender
+        rotation = body.get("rotation")
+        if isinstance(rotation, dict) and rotation.get("new_node_id") == node_id \
+                and peers.get(self.node.store, node_id) is None:
+            from .rotation import RotationError, accept
+
+            try:
+                accept(self.node, rotation, "presented in an introduction")
+            except RotationError as e:
+                self.audit("KeyRotated", node_id, f"refused: {e}", success=False)
         peer = peers.get(self.node.store, node_id) or peers.peer_from_node_id(node_id, source="tofu")
         peer.remote_address = remote
         peer.certificate = pem
@@ -468,6 +536,7 @@ class Mesh:
             if self.trust_changed.is_set():
                 self.trust_changed.clear()
                 try:
+                    self.switch_identity_if_rotated()
                     self.reload_trust()
                 except Exception:
                     log.exception("reloading trust failed")
@@ -504,6 +573,9 @@ class Mesh:
         for a in found:
             if a.node_id is None and str(a) in by_address:
                 a = dataclasses.replace(a, node_id=by_address[str(a)])
+            renamed = a.node_id and successor(self.node.store, a.node_id)
+            if renamed:  # configured with a key it has rotated away from
+                a = dataclasses.replace(a, node_id=renamed)
             unique.setdefault((a.host, a.port), a)
         return list(unique.values())
 
@@ -603,9 +675,15 @@ class Mesh:
                 raise ProtocolError("bad-challenge", "server sent no introduction challenge")
             from .ca import tls_certificate_path
 
+            from .rotation import current_endorsement
+
             pem = tls_certificate_path(self.identity).read_text()
-            sslsock.sendall(wire.encode(self.identity, MessageType.HELLO, self.hello_body(
-                certificate=pem, challenge=challenge), 1))
+            extra = {"certificate": pem, "challenge": challenge}
+            endorsement = current_endorsement(self.node.home)
+            if endorsement is not None and endorsement["new_node_id"] == self.identity.node_id:
+                extra["rotation"] = endorsement  # a peer that missed the announcement
+            sslsock.sendall(wire.encode(self.identity, MessageType.HELLO,
+                                        self.hello_body(**extra), 1))
             status = self._read_verified(reader, verifier, MessageType.HELLO_ACK).get("status")
         finally:
             sslsock.close()

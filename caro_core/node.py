@@ -64,14 +64,16 @@ class Node:
             "IdentityCreated", details=f"fingerprint {identity.fingerprint}"))
 
     def migrations(self):
-        """The core's migrations (events, summaries, peers, deliveries), then every plugin's."""
+        """The core's migrations (events, summaries, peers, deliveries, rotations), then plugins'."""
         from .events import MIGRATIONS
         from .exchange import MIGRATIONS as EXCHANGE_MIGRATIONS
         from .peers import MIGRATIONS as PEER_MIGRATIONS
+        from .rotation import MIGRATIONS as ROTATION_MIGRATIONS
         from .summary import MIGRATIONS as SUMMARY_MIGRATIONS
 
         plugins = [m for batch in reversed(self.pm.hook.caro_store_migrations()) for m in batch]
-        return MIGRATIONS + SUMMARY_MIGRATIONS + PEER_MIGRATIONS + EXCHANGE_MIGRATIONS + plugins
+        return (MIGRATIONS + SUMMARY_MIGRATIONS + PEER_MIGRATIONS + EXCHANGE_MIGRATIONS
+                + ROTATION_MIGRATIONS + plugins)
 
     @cached_property
     def store(self):

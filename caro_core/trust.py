@@ -54,11 +54,16 @@ LABELS = tuple(level.label for level in TrustLevel)
 def decide(node, peer):
     """The trust level of ``peer`` (a :class:`caro_core.peers.PeerInfo`).
 
-    A person's decision recorded by ``caro peers trust|revoke`` wins; otherwise
-    the first backend with an opinion (hook ``caro_trust_decide``); no opinion
-    at all is Untrusted (FR-205).
+    A key rotated away whose grace period is over is Untrusted; then a person's
+    decision recorded by ``caro peers trust|revoke`` wins; otherwise the first
+    backend with an opinion (hook ``caro_trust_decide``); no opinion at all is
+    Untrusted (FR-205).
     """
     from . import peers
+    from .rotation import retired
+
+    if retired(node.store, peer.node_id):
+        return TrustLevel.UNTRUSTED
 
     known = peers.get(node.store, peer.node_id)
     if known is not None and known.decided:
