@@ -68,6 +68,9 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "trust_ca"),
     (DEFAULT, "cli_ca"),
     (DEFAULT, "mesh_summaries"),
+    (DEFAULT, "sharing_policy"),
+    (DEFAULT, "cli_policy"),
+    (DEFAULT, "trust_subnet"),
 )
 
 ENTRY_POINT_GROUP = "caro"
