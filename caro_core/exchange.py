@@ -21,7 +21,6 @@ import time
 from . import peers
 from .store import Migration
 from .summary import SummaryError, decode, store_summary, verify
-from .trust import decide
 from .wire import MessageType
 
 log = logging.getLogger("caro.exchange")
@@ -46,23 +45,18 @@ MIGRATIONS = [
 ]
 
 
-def max_level(node):
-    """The sharing policy's ``max_level`` (2 when no plugin declares ``[sharing]``)."""
-    return node.config["sharing"]["max_level"] if "sharing" in node.config else 2
-
-
 def audience(node):
-    """The node ids this node's summaries may reach, sorted: every known node trusted to
-    receive summaries, none at all when ``max_level`` is 0."""
-    if max_level(node) < 1:
-        return []
+    """The node ids this node's summaries may reach, sorted: every known node the sharing
+    policy lets receive them (:func:`caro_core.policy.summary_level`)."""
+    from .policy import summary_level
+
     candidates = {p.node_id: p for p in peers.read_static(node.home)}
     for peer in peers.all_peers(node.store):
         candidates.setdefault(peer.node_id, peer)
     own = node.identity.node_id
     return sorted(node_id for node_id, peer in candidates.items()
                   if node_id != own and not peer.pending
-                  and decide(node, peer).receives_summaries)
+                  and summary_level(node, peer).level >= 1)
 
 
 def undelivered(store, node_id, now):

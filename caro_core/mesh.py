@@ -55,6 +55,7 @@ class Session:
         self.initiator = initiator  # node id of the side that dialled
         self.seq = seq  # the last sequence number we sent (the handshake used some)
         self.send_lock = threading.Lock()
+        self.released = False  # the descriptor is closed
         self.last_received = self.last_sent = time.monotonic()
         self.closed = threading.Event()
         self.thread = threading.Thread(target=self.run, name=f"caro-mesh-{peer.fingerprint}",
@@ -66,6 +67,8 @@ class Session:
 
     def send(self, msg_type, body):
         with self.send_lock:
+            if self.released:
+                raise ConnectionAbortedError("session closed")
             self.seq += 1
             self.sock.sendall(wire.encode(self.mesh.identity, msg_type, body, self.seq))
             self.last_sent = time.monotonic()
@@ -89,8 +92,13 @@ class Session:
             reason = f"connection lost: {e}" if not self.closed.is_set() else reason
         finally:
             self.close(reason, say_goodbye=False)
+            self._release()
 
     def close(self, reason, say_goodbye=True):
+        """End the session from any thread.  Only the session's own reader thread (or this
+        call, when that thread never ran) closes the descriptor: closing it under a thread
+        still inside the TLS layer would let OpenSSL write to whatever file reuses the
+        number next."""
         if self.closed.is_set():
             return
         if say_goodbye:
@@ -100,11 +108,18 @@ class Session:
                 pass
         self.closed.set()
         try:
-            self.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread, which releases
         except OSError:
             pass
-        self.sock.close()
+        if self.thread.ident is None:
+            self._release()
         self.mesh.session_closed(self, reason)
+
+    def _release(self):
+        with self.send_lock:  # never under a sender
+            if not self.released:
+                self.released = True
+                self.sock.close()
 
 
 class Mesh:

@@ -19,7 +19,7 @@ class TrustLevel(enum.IntEnum):
     QUERY_FROM = 2
     #: both directions
     PEER = 3
-    #: may query us and receives our summaries, but sees Level-2 aggregates only (FR-705)
+    #: may query us, sees Level-2 aggregates only and never one node's summary (FR-705)
     SUPERVISOR = 4
 
     @property
@@ -41,7 +41,7 @@ class TrustLevel(enum.IntEnum):
 
     @property
     def receives_summaries(self):
-        return self in (TrustLevel.SHARE_TO, TrustLevel.PEER, TrustLevel.SUPERVISOR)
+        return self in (TrustLevel.SHARE_TO, TrustLevel.PEER)
 
     @property
     def may_query(self):
