@@ -477,7 +477,8 @@ class Mesh:
         send(MessageType.HELLO, self.hello_body())
         body = self._read_verified(reader, verifier, MessageType.HELLO)
         self._check_hello(body, node_id)
-        peer = peers.get(self.node.store, node_id) or peers.peer_from_node_id(node_id, source="ca")
+        known = peers.get(self.node.store, node_id)
+        peer = known or peers.peer_from_node_id(node_id, source="ca")
         peer.remote_address = remote
         peer.certificate = peer.certificate or tls.der_to_pem(der)
         level = decide(self.node, peer)
@@ -485,6 +486,8 @@ class Mesh:
             send(MessageType.GOODBYE, {"reason": "not trusted"})
             self.audit("PeerRefused", node_id, f"{remote}: not trusted", success=False)
             return None
+        if known is None:  # a certificate the organisation CA issued: remember the peer
+            peers.save(self.node.store, peer)
         send(MessageType.HELLO_ACK, {"status": "ok"})
         sslsock.settimeout(None)
         session = Session(self, sslsock, reader, peer, level, verifier, initiator=node_id, seq=seq)
@@ -525,7 +528,9 @@ class Mesh:
                 accept(self.node, rotation, "presented in an introduction")
             except RotationError as e:
                 self.audit("KeyRotated", node_id, f"refused: {e}", success=False)
-        peer = peers.get(self.node.store, node_id) or peers.peer_from_node_id(node_id, source="tofu")
+        static = any(p.node_id == node_id for p in peers.read_static(self.node.home))
+        peer = peers.get(self.node.store, node_id) or peers.peer_from_node_id(
+            node_id, source="static" if static else "tofu")
         peer.remote_address = remote
         peer.certificate = pem
         level = decide(self.node, peer)
@@ -641,8 +646,9 @@ class Mesh:
             verifier = self._verifier(node_id)
             body = self._read_verified(reader, verifier, MessageType.HELLO)
             self._check_hello(body, node_id)
-            peer = peers.get(self.node.store, node_id) or peers.peer_from_node_id(node_id,
-                                                                                   source="ca")
+            known = peers.get(self.node.store, node_id)
+            peer = known or peers.peer_from_node_id(node_id, source="ca",
+                                                    address=str(address))
             peer.remote_address = address.host
             level = decide(self.node, peer)
             if not level.connects:
@@ -651,6 +657,9 @@ class Mesh:
                 self.audit("PeerRefused", node_id, f"{address}: not trusted", success=False)
                 sslsock.close()
                 return None
+            if known is None:
+                peer.certificate = tls.der_to_pem(tls.peer_certificate(sslsock))
+                peers.save(self.node.store, peer)
             sslsock.sendall(wire.encode(self.identity, MessageType.HELLO, self.hello_body(), 1))
             self._read_verified(reader, verifier, MessageType.HELLO_ACK)
             sslsock.settimeout(None)
@@ -703,7 +712,8 @@ class Mesh:
         finally:
             sslsock.close()
         peer = peers.get(self.node.store, node_id) or peers.peer_from_node_id(
-            node_id, address=str(address), source=address.method)
+            node_id, address=str(address),
+            source="static" if address.method == "static" else "discovery")
         peer.address = peer.address or str(address)  # where we reached it (kept when pinned)
         peer.remote_address = address.host
         peer.certificate = tls.der_to_pem(der)
