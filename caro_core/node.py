@@ -11,6 +11,7 @@ from . import config as config_mod
 from .audit import AuditLog
 from .home import ensure_home, resolve_home
 from .plugins import make_plugin_manager
+from .skills import register_skills
 from .store import DB_FILE, Store
 
 CONFIG_FILE = "config.toml"
@@ -27,6 +28,8 @@ class Node:
         self.runtime = None
         #: the running :class:`caro_core.mesh.Mesh` inside the daemon, else None
         self.mesh = None
+        #: every :class:`caro_core.skills.Skill` found, enabled or not (see :meth:`load`)
+        self.skills = []
 
     @classmethod
     def load(cls, home=None, environ=os.environ, extra_plugins=()):
@@ -41,7 +44,9 @@ class Node:
         if len(owners) != len(schemas):
             owners = ["a plugin"] * len(schemas)
         schema = config_mod.merge_schemas(zip(owners, schemas))
-        return cls(home, pm, config_mod.validate(raw, schema, path))
+        node = cls(home, pm, config_mod.validate(raw, schema, path))
+        node.skills = register_skills(node)
+        return node
 
     @property
     def config_path(self):

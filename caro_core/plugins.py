@@ -71,6 +71,15 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "sharing_policy"),
     (DEFAULT, "cli_policy"),
     (DEFAULT, "trust_subnet"),
+    (DEFAULT, "cli_skills"),
+    (DEFAULT, "skill_knowledge"),
+    (DEFAULT, "skill_recipes"),
+    (DEFAULT, "skill_guardrails"),
+    (DEFAULT, "skill_fetch_path"),
+    (DEFAULT, "skill_fetch_git"),
+    (DEFAULT, "skill_fetch_archive"),
+    (DEFAULT, "skill_fetch_oci"),
+    (DEFAULT, "skill_wasm"),
 )
 
 ENTRY_POINT_GROUP = "caro"
