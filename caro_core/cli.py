@@ -26,14 +26,28 @@ INTERNAL_ERROR = 70
 
 
 class CaroGroup(click.Group):
-    """The root group; ``caro --history`` and ``caro --explain CMD`` are aliases of commands."""
+    """The root group; ``caro --history`` and ``caro --explain CMD`` are aliases of commands,
+    and ``caro "REQUEST"`` (a first word that is no command) means ``caro ask "REQUEST"``."""
 
     ALIASES = {"--history": "history", "--explain": "explain"}
+    ROOT_OPTIONS = ("-h", "--help", "-V", "--version")
 
     def parse_args(self, ctx, args):
         if args and args[0] in self.ALIASES and self.ALIASES[args[0]] in self.commands:
             args = [self.ALIASES[args[0]], *args[1:]]
+        elif args and "ask" in self.commands and self._is_request(args[0]):
+            args = ["ask", *args]
         return super().parse_args(ctx, args)
+
+    def _is_request(self, word):
+        """Not a command or a root option, nor a one-word typo of a command (click reports those)."""
+        if word in self.commands or word in self.ROOT_OPTIONS:
+            return False
+        if " " in word.strip():
+            return True
+        import difflib
+
+        return not difflib.get_close_matches(word, list(self.commands), n=1, cutoff=0.8)
 
 
 def build_cli(pm):

@@ -80,6 +80,11 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "skill_fetch_archive"),
     (DEFAULT, "skill_fetch_oci"),
     (DEFAULT, "skill_wasm"),
+    (DEFAULT, "generate_offline"),
+    (DEFAULT, "generate_openai"),
+    (DEFAULT, "explain_builtin"),
+    (DEFAULT, "cli_ask"),
+    (DEFAULT, "cli_explain"),
 )
 
 ENTRY_POINT_GROUP = "caro"
