@@ -106,6 +106,12 @@ def docker_rule(cmd):
                             f"{cmd.program} {sub} prune deletes all unused images/volumes and their data")]
         return [Finding(L.MODERATE, "docker.prune", f"{cmd.program} system prune deletes stopped "
                                                     "containers and dangling images")]
+    if sub in ("container", "image", "network", "builder") and operands[:1] == ["prune"]:
+        if sub == "image" and ("a" in short or "--all" in long_):
+            return [Finding(L.HIGH, "docker.prune-all",
+                            f"{cmd.program} image prune --all deletes every image no container uses")]
+        return [Finding(L.MODERATE, "docker.prune",
+                        f"{cmd.program} {sub} prune deletes every unused {sub} at once")]
     if sub in ("run", "create"):
         found = []
         for i, arg in enumerate(args[:-1]):
