@@ -85,6 +85,13 @@ BUILTIN_PLUGINS = (
     (DEFAULT, "explain_builtin"),
     (DEFAULT, "cli_ask"),
     (DEFAULT, "cli_explain"),
+    (DEFAULT, "anomaly_pattern"),
+    (DEFAULT, "anomaly_failure_rate"),
+    (DEFAULT, "anomaly_timing"),
+    (DEFAULT, "anomaly_risky"),
+    (DEFAULT, "anomaly_baseline"),
+    (DEFAULT, "dashboard_anomalies"),
+    (DEFAULT, "cli_anomalies"),
 )
 
 ENTRY_POINT_GROUP = "caro"

@@ -14,7 +14,7 @@ from test_dashboard_server import add_events
 
 client, serve = test_dashboard_server.client, test_dashboard_server.serve  # shared fixtures
 
-PANELS = {"activity", "categories", "risk", "heatmap", "failures", "recent", "mesh"}
+PANELS = {"activity", "categories", "risk", "anomalies", "heatmap", "failures", "recent", "mesh"}
 LOOPBACK = {"127.0.0.1", "localhost"}
 #: A loopback port nothing listens on: where Chromium's own background services
 #: (component updates, Google sign-in) are pointed, so that the only hosts in the

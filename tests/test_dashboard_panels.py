@@ -14,7 +14,7 @@ client, serve = test_dashboard_server.client, test_dashboard_server.serve  # sha
 
 TODAY = ["git status", "git commit -m 'fix the login of bob'", "docker build -t app .",
          "rm -rf /", "git push --force origin main", "scp dump.sql ann@db1.internal:/tmp/"]
-PANELS = ["activity", "categories", "risk", "heatmap", "failures", "recent", "mesh"]
+PANELS = ["activity", "categories", "risk", "anomalies", "heatmap", "failures", "recent", "mesh"]
 
 
 @pytest.fixture
