@@ -1,10 +1,12 @@
 """Cost of the process monitor: one sampling pass, one shell scan, CPU per second of monitoring.
 
 Spawns N real shells with M children each (``sleep``), watches them, and prints
-the time of one sampling pass (children files, and the ppid-scan fallback),
-of one /proc scan for new shells (first scan, then with settled pids
-skipped), and the CPU the running monitor thread uses at the default
-interval, as a percentage of one core.
+for both process sources the time of one sampling pass (procfs: children
+files, and the ppid-scan fallback; ps: one ``ps`` call, its parsing and the
+sample), of one scan for new shells (first scan, then with settled pids
+skipped), and the CPU the running monitor uses at the default interval, as a
+percentage of one core (for ps including the ``ps`` processes it runs; with
+no children under the shells it runs ``ps`` only at a scan, every 2 s).
     .venv/bin/python benchmarks/bench_procmon.py [seconds per CPU measurement]
 """
 
@@ -16,12 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from caro_core import procfs
+from caro_core import procfs, pssource
 from caro_core.events import insert_events
 from caro_core.ingest import classify
 from caro_core.node import Node
 from caro_plugins import observe_procmon
-from caro_plugins.observe_procmon import Monitor, Pass
+from caro_plugins.observe_procmon import Monitor, ProcfsSource
 
 #: (shells, children per shell)
 SETUPS = [(1, 0), (10, 0), (10, 5), (50, 2), (5, 50)]
@@ -59,26 +61,32 @@ def timed(fn, runs=50):
     return statistics.median(times)
 
 
-def pass_cost(node, procs, scan_all):
-    monitor = Monitor(node, 0.5)
-    monitor.scan_all = scan_all
-    boot = procfs.boot_epoch()
+def pass_cost(node, procs, source):
+    monitor = Monitor(node, 0.5, source)
+    reader = source()
     for p in procs:
-        monitor.watch(procfs.read_stat(p.pid), boot)
-    return timed(lambda: monitor.sample(Pass(scan_all), time.time()))
+        monitor.watch(reader.stat(p.pid), reader)
+    return timed(lambda: monitor.sample(source(), time.time()), runs=20)
 
 
-def scan_cost(node):
-    monitor = Monitor(node, 0.5)
-    first = timed(lambda: monitor.scan(Pass(False), time.time()), runs=1)
-    monitor.scan(Pass(False), time.time())
-    return first, timed(lambda: monitor.scan(Pass(False), time.time()))
+def scan_cost(node, source):
+    monitor = Monitor(node, 0.5, source)
+    first = timed(lambda: monitor.scan(source(), time.time()), runs=1)
+    monitor.scan(source(), time.time())
+    return first, timed(lambda: monitor.scan(source(), time.time()), runs=20)
 
 
-def thread_cpu(node, procs, seconds):
-    """% of one core the monitor thread uses at the configured interval (this process idles)."""
-    observe_procmon.caro_lifecycle_start(node)
-    monitor = node.pm.get_plugin("observe_procmon.monitor")
+def cpu_now():
+    """CPU seconds of this process and of its reaped children (the ``ps`` calls)."""
+    t = os.times()
+    return time.process_time() + t.children_user + t.children_system
+
+
+def thread_cpu(node, procs, seconds, source):
+    """% of one core the monitor uses at the configured interval (this process idles)."""
+    monitor = Monitor(node, node.config["procmon"]["interval_ms"] / 1000, source)
+    node.pm.register(monitor, name="observe_procmon.monitor")
+    monitor.thread.start()
     deadline = time.monotonic() + 10
     while not all(monitor.watching(p.pid) for p in procs):  # sessions in events reveal the shells
         if time.monotonic() > deadline:
@@ -89,9 +97,9 @@ def thread_cpu(node, procs, seconds):
             session=f"bash-{p.pid}-1", user="bench", elevated=False, caro_generated=False)
             for p in procs if not monitor.watching(p.pid)])
         time.sleep(0.6)
-    cpu, wall = time.process_time(), time.monotonic()
+    cpu, wall = cpu_now(), time.monotonic()
     time.sleep(seconds)
-    used = (time.process_time() - cpu) / (time.monotonic() - wall) * 100
+    used = (cpu_now() - cpu) / (time.monotonic() - wall) * 100
     monitor.caro_lifecycle_stop(node)
     node.pm.unregister(monitor)
     return used
@@ -107,22 +115,37 @@ def main():
     node = Node.load(home, environ={})
     node.store
     interval = node.config["procmon"]["interval_ms"]
-    print(f"processes on this system: {len(procfs.pids())}; children files: "
-          f"{procfs.children_files()}; default interval {interval} ms")
-    first, warm = scan_cost(node)
-    print(f"scan of /proc for new shells: first {first:.2f} ms, then {warm:.2f} ms "
-          f"(every {observe_procmon.SCAN_S:g} s)")
+    uid = os.getuid()
+    ps = pssource.Source(uid)
+    procfs_source = ProcfsSource()
+    _, _, mine = pssource.run(uid)
+    print(f"processes on this system: {len(procfs.pids())}, of this user: {len(mine)}; "
+          f"children files: {procfs.children_files()}; default interval {interval} ms")
+    call = timed(lambda: pssource.run(uid), runs=20)
+    output = subprocess.run(["ps", "-U", str(uid), "-o", pssource.FIELDS], capture_output=True,
+                            env=dict(os.environ, **pssource.ENV), check=True).stdout
+    parse = timed(lambda: pssource.parse(output), runs=20)
+    print(f"one ps call, parsed: {call:.2f} ms wall, of which parsing {parse:.3f} ms")
+    for name, source in (("procfs", procfs_source), ("ps", ps)):
+        first, warm = scan_cost(node, source)
+        print(f"scan for new shells, {name}: first {first:.2f} ms, then {warm:.2f} ms "
+              f"(every {observe_procmon.SCAN_S:g} s)")
     print(f"{'shells':>6} {'children':>8} {'pass ms':>8} {'ppid-scan pass ms':>18} "
-          f"{'monitor CPU % of a core':>24}")
+          f"{'ps pass ms':>11} {'monitor CPU % of a core: procfs':>32} {'ps':>6}")
     for shells, children in SETUPS:
         procs = spawn(tmp, shells, children)
         try:
-            fast = pass_cost(node, procs, scan_all=False)
-            slow = pass_cost(node, procs, scan_all=True)
-            cpu = thread_cpu(node, procs, seconds)
+            fast = pass_cost(node, procs, procfs_source)
+            procfs_source.scan_all = True
+            slow = pass_cost(node, procs, procfs_source)
+            procfs_source.scan_all = not procfs.children_files()
+            by_ps = pass_cost(node, procs, ps)
+            cpu = thread_cpu(node, procs, seconds, procfs_source)
+            cpu_ps = thread_cpu(node, procs, seconds, ps)
         finally:
             stop(procs)
-        print(f"{shells:>6} {shells * children:>8} {fast:>8.3f} {slow:>18.3f} {cpu:>24.3f}")
+        print(f"{shells:>6} {shells * children:>8} {fast:>8.3f} {slow:>18.3f} {by_ps:>11.3f} "
+              f"{cpu:>32.3f} {cpu_ps:>6.3f}")
     node.close()
 
 

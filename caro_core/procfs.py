@@ -10,10 +10,8 @@ turns them into epoch seconds with ``CLOCK_BOOTTIME`` (the clock the kernel
 counts them on, to the microsecond; ``btime`` in ``/proc/stat`` has whole
 seconds only).
 
-Only Linux is implemented.  On macOS the same facts would come from
-``sysctl({CTL_KERN, KERN_PROC, KERN_PROC_ALL})`` (pid, parent, uid, start
-time, command name) and ``proc_pidinfo(PROC_PIDTASKINFO)`` (CPU time,
-resident size); :func:`available` is False there.
+Linux only: :func:`available` is False elsewhere, where
+:mod:`caro_core.pssource` reads processes through ``ps``.
 """
 
 import os
@@ -41,6 +39,16 @@ class Stat(NamedTuple):
     threads: int
     start: int  # ticks after boot
     rss_kb: int
+
+    @property
+    def own(self):
+        """The CPU ticks of the process itself."""
+        return self.utime + self.stime
+
+    @property
+    def reaped(self):
+        """The CPU ticks of its reaped children (and theirs)."""
+        return self.cutime + self.cstime
 
 
 def available():

@@ -1,9 +1,11 @@
 """Process watch: the peak memory and CPU time of the processes each observed command started.
 
 While the daemon runs, a worker thread samples the interactive shells of this
-user every ``[procmon] interval_ms`` from procfs (:mod:`caro_core.procfs`):
-each shell's child CPU counter and the tree of its descendants.  A process
-belongs to a command when the shell's direct child it descends from started
+user every ``[procmon] interval_ms`` from procfs (:mod:`caro_core.procfs`) or,
+where there is none, from ``ps`` (:mod:`caro_core.pssource`: one call per pass,
+and while no process runs under a watched shell only with the scan for new
+shells): each shell's child CPU counter (procfs only) and the tree of its
+descendants.  A process belongs to a command when the shell's direct child it descends from started
 inside the command's run time (the event's ``timestamp`` + ``duration_ms``).
 Events are read from the store by id, whoever ingested them.
 
@@ -11,8 +13,9 @@ Events are read from the store by id, whoever ingested them.
   reaps it, so its growth from the last sample before a command to the first
   sample after it is exact for a foreground command, however short.  When
   another command of the same shell falls into that window the figure comes
-  from the samples instead (a lower bound), or stays unknown.
-* Memory: the largest of each process' ``VmHWM`` and of the summed resident
+  from the samples instead (a lower bound), or stays unknown.  ``ps`` has no such
+  counter: there the figure always comes from the samples.
+* Memory: the largest of each process' ``VmHWM`` (procfs only) and of the summed resident
   size of the command's processes alive at one sample; unknown when no
   sample saw any of them.
 
@@ -27,7 +30,7 @@ import threading
 import time
 from collections import deque
 
-from caro_core import hookimpl, procfs
+from caro_core import hookimpl, procfs, pssource
 from caro_core.config import Setting
 from caro_core.errors import ConfigError
 
@@ -35,16 +38,16 @@ log = logging.getLogger("caro.procmon")
 
 #: Command names of the shells Caro integrates with (``sh`` runs as dash, ash, busybox…).
 SHELL_NAMES = frozenset({"bash", "zsh", "fish", "sh", "dash", "ash", "busybox", "ksh", "mksh"})
+SOURCES = ("auto", "procfs", "ps")
 SESSION = re.compile(r"[a-z][a-z0-9_-]*?-(\d+)-")
-#: Seconds between scans of /proc for new interactive shells.
+#: Seconds between scans for new interactive shells.
 SCAN_S = 2.0
 #: A process older than this when scanned is not expected to become a shell (exec) any more.
 SETTLED_S = 5.0
 #: After the first sample past a command's end, wait this long for later events to be ingested.
 GRACE_S = 1.0
-#: Process start times are truncated to clock ticks; the shell's stamps have microseconds.
-EARLY_S = 1 / procfs.CLK_TCK + 0.002
-LATE_S = 0.002
+#: Slack between the start times a source gives and the shell's stamps.
+SLACK_S = 0.002
 #: Vanished shells and processes, and events ingested later than this after their end, are dropped.
 KEEP_S = 300.0
 #: A background job's figures are updated until it ends, for at most this long.
@@ -84,11 +87,11 @@ class Proc:
 class Job:
     """A direct child of a shell and every process under it."""
 
-    __slots__ = ("start", "last_seen", "gone", "processes", "hwm_kb", "peak_kb", "rss_kb",
-                 "folded_cpu", "live_cpu", "total")
+    __slots__ = ("start", "latest", "last_seen", "gone", "processes", "hwm_kb", "peak_kb",
+                 "rss_kb", "folded_cpu", "live_cpu", "total")
 
-    def __init__(self, start):
-        self.start = start  # epoch seconds
+    def __init__(self, start, latest):
+        self.start, self.latest = start, latest  # epoch seconds it started between
         self.last_seen = 0.0
         self.gone = None  # time of the first sample that missed it
         self.processes = 0
@@ -105,12 +108,14 @@ class Job:
 class Shell:
     """An interactive shell being watched."""
 
-    def __init__(self, pid, start_ticks, start):
+    def __init__(self, pid, start_key, start):
         self.pid = pid
-        self.start_ticks = start_ticks
+        self.start_key = start_key  # the source's start time: a reused pid has another
         self.start = start
         self.gone = None
+        self.busy = False  # had processes under it at the last sample
         #: [first, last, ticks]: the child CPU counter held ``ticks`` at every sample in between
+        #: (None when the source has no such counter)
         self.runs = deque(maxlen=MAX_RUNS)
         self.jobs = {}  # (pid, start ticks) of a direct child -> Job
         self.procs = {}  # (pid, start ticks) -> Proc
@@ -141,9 +146,9 @@ class Shell:
             found = max(first, t), ticks
         return found
 
-    def sample(self, now, stat, reader, boot):
+    def sample(self, now, stat, reader):
         """Record the counter in ``stat`` (read at ``now``); read every process under the shell."""
-        self.record_ticks(now, stat.cutime + stat.cstime)
+        self.record_ticks(now, stat.reaped)
         live = []
         stack = [(pid, None) for pid in reader.children(stat)]
         while stack:
@@ -158,14 +163,16 @@ class Shell:
             if job is None:
                 job = self.jobs.get(key)
                 if job is None:
-                    job = self.jobs[key] = Job(boot + st.start / procfs.CLK_TCK)
-                job.total = st.utime + st.stime + st.cutime + st.cstime
+                    job = self.jobs[key] = Job(*reader.window(st))
+                # max: a zombie's CPU reads 0 on macOS
+                job.total = max(job.total, st.own + (st.reaped or 0))
                 job.last_seen, job.live_cpu, job.rss_kb = now, 0, 0
                 live.append(job)
             if proc is None:
                 proc = self.procs[key] = Proc(job)
                 job.processes += 1
-            proc.own, proc.reaped, proc.seen = st.utime + st.stime, st.cutime + st.cstime, now
+            proc.own, proc.reaped = max(proc.own, st.own), max(proc.reaped, st.reaped or 0)
+            proc.seen = now
             if st.state != "Z":
                 job.hwm_kb = _max(job.hwm_kb, reader.hwm_kb(pid))
                 job.rss_kb += st.rss_kb
@@ -182,6 +189,7 @@ class Shell:
         for job in self.jobs.values():
             if job.gone is None and job.last_seen != now:
                 job.gone, job.live_cpu = now, 0  # its members were folded above
+        self.busy = bool(live)
         resident = [(job, job.rss_kb) for job in live if job.rss_kb]
         for job, rss in resident:
             job.peak_kb = _max(job.peak_kb, rss)
@@ -218,14 +226,41 @@ class Shell:
             self.events.popleft()
 
 
+class ProcfsSource:
+    """Passes over Linux procfs (:mod:`caro_core.procfs`)."""
+
+    name = "procfs"
+    hz = procfs.CLK_TCK
+    #: An idle shell's child CPU counter is what makes its next command's CPU exact.
+    idle_samples = True
+
+    def __init__(self):
+        self.scan_all = not procfs.children_files()
+
+    def __call__(self):
+        return Pass(self.scan_all)
+
+
 class Pass:
-    """What one sampling pass read, so a process under two watched shells is read once."""
+    """What one sampling pass read from procfs, so a process under two watched shells is read
+    once.  :class:`caro_core.pssource.Snapshot` is the same interface over ``ps``."""
 
     def __init__(self, scan_all):
         self.scan_all = scan_all  # no children files: one ppid scan of every process per pass
         self.stats = {}
         self.hwm = {}
         self.kids = None
+        self.boot = procfs.boot_epoch()
+
+    def pids(self):
+        return procfs.pids()
+
+    def current(self, pid):
+        """``(time, Stat)``: ``pid`` read now, not from the cache: the moment stamped must
+        precede the read."""
+        at = time.time()
+        st = self.stats[pid] = procfs.read_stat(pid)
+        return at, st
 
     def stat(self, pid):
         if pid not in self.stats:
@@ -244,6 +279,20 @@ class Pass:
             self.stats.update((pid, procfs.read_stat(pid)) for pid in procfs.pids())
             self.kids = procfs.children_map(self.stats)
         return self.kids.get(stat.pid, ())
+
+    def window(self, stat):
+        """``(earliest, latest)``: epoch seconds between which the process started (one tick)."""
+        start = self.boot + stat.start / procfs.CLK_TCK
+        return start, start + 1 / procfs.CLK_TCK
+
+    def interactive(self, stat, uid):
+        """True for a shell of ``uid`` that leads a terminal session."""
+        return (stat.comm in SHELL_NAMES and stat.session == stat.pid and stat.tty
+                and procfs.owner(stat.pid) == uid)
+
+    def shell(self, stat, uid):
+        """True when the process is a shell of ``uid``."""
+        return stat.comm in SHELL_NAMES and procfs.owner(stat.pid) == uid
 
 
 class Command:
@@ -265,12 +314,15 @@ class Command:
 def _reaped(cmd):
     """``(ticks, at)``: the growth of the shell's child CPU counter across the command and the
     moment it was read after the end; None when the shell was not sampled before and after
-    it, or when another command of the shell ran in that window."""
+    it, when another command of the shell ran in that window, or when the source has no
+    such counter."""
     shell = cmd.shell
     lo = shell.ticks_before(cmd.start)
-    hi = shell.ticks_after(cmd.end + LATE_S)
-    if lo is None or hi is None or any(other != cmd.id and start < hi[0] and end > lo[0]
-                                       for other, start, end in shell.events):
+    hi = shell.ticks_after(cmd.end + SLACK_S)
+    if lo is None or hi is None or lo[1] is None:
+        return None
+    if any(other != cmd.id and start < hi[0] and end > lo[0]
+           for other, start, end in shell.events):
         return None
     ticks = hi[1] - lo[1]
     for job in shell.jobs.values():  # another command's background job reaped meanwhile
@@ -280,8 +332,9 @@ def _reaped(cmd):
     return max(ticks, 0), hi[0]
 
 
-def measure(cmd):
-    """``(peak_rss_kb, cpu_ms, processes)`` of a command from what its shell's samples hold.
+def measure(cmd, hz):
+    """``(peak_rss_kb, cpu_ms, processes)`` of a command from what its shell's samples hold
+    (CPU counted in ``hz`` ticks per second).
 
     The first call fixes which jobs are the command's and the exact CPU its
     shell reaped; later calls (a background job still running) add what the
@@ -290,7 +343,7 @@ def measure(cmd):
     shell = cmd.shell
     if cmd.jobs is None:
         cmd.jobs = [job for job in shell.jobs.values()
-                    if cmd.start - EARLY_S <= job.start <= cmd.end + LATE_S]
+                    if job.latest >= cmd.start - SLACK_S and job.start <= cmd.end + SLACK_S]
         exact = _reaped(cmd)
         if exact is not None:
             cmd.reaped, cmd.after = exact
@@ -309,20 +362,20 @@ def measure(cmd):
         ticks = sum(job.cpu_ticks() for job in jobs)
     else:
         ticks = None
-    cpu = None if ticks is None else round(ticks * 1000 / procfs.CLK_TCK)
+    cpu = None if ticks is None else round(ticks * 1000 / hz)
     return cmd.peak, cpu, sum(job.processes for job in jobs)
 
 
 class Monitor:
     """The sampling thread and what it knows about the watched shells."""
 
-    def __init__(self, node, interval_s):
+    def __init__(self, node, interval_s, source):
         self.node = node
         self.interval = interval_s
+        self.source = source  # a new pass' reader for each call: ProcfsSource, pssource.Source
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.loop, name="caro-procmon", daemon=True)
         self.uid = os.getuid()
-        self.scan_all = not procfs.children_files()
         self.shells = {}  # pid -> Shell
         self.settled = set()  # pids seen at a scan that are not shells and will not become one
         self.pending = deque(maxlen=MAX_PENDING)
@@ -361,49 +414,50 @@ class Monitor:
             log.exception("process monitor pass failed (further failures logged once a minute)")
 
     def step(self, store, now):
-        """One pass: find shells, sample them, read new events, store what is measured."""
-        reader = Pass(self.scan_all)
-        if now >= self.next_scan:
+        """One pass: find shells, sample them, read new events, store what is measured.
+
+        A source whose idle shells tell nothing (``ps``) samples them only with a scan,
+        and every pass only while a process runs under a watched shell."""
+        reader = self.source()
+        scanning = now >= self.next_scan
+        if scanning:
             self.scan(reader, now)
             self.next_scan = now + SCAN_S
-        self.sample(reader, now)
+        if scanning or self.source.idle_samples or any(
+                shell.busy for shell in self.shells.values() if shell.gone is None):
+            self.sample(reader, now)
         self.poll(store, reader, now)
         self.settle(store, now)
         self.prune(now)
 
     def scan(self, reader, now):
-        """Watch every interactive shell of this user: a shell that leads a terminal session."""
-        pids = procfs.pids()
+        """Watch every interactive shell of this user (``reader.interactive``)."""
+        pids = reader.pids()
         self.settled.intersection_update(pids)
-        boot = procfs.boot_epoch()
         for pid in pids:
             if pid in self.settled or self.watching(pid):
                 continue
             st = reader.stat(pid)
             if st is None:
                 continue
-            if (st.comm in SHELL_NAMES and st.session == pid and st.tty
-                    and procfs.owner(pid) == self.uid):
-                self.watch(st, boot)
-            elif now - (boot + st.start / procfs.CLK_TCK) > SETTLED_S:
+            if reader.interactive(st, self.uid):
+                self.watch(st, reader)
+            elif now - reader.window(st)[0] > SETTLED_S:
                 self.settled.add(pid)
 
-    def watch(self, st, boot):
+    def watch(self, st, reader):
         if len(self.shells) < MAX_SHELLS:
-            self.shells[st.pid] = Shell(st.pid, st.start, boot + st.start / procfs.CLK_TCK)
+            self.shells[st.pid] = Shell(st.pid, st.start, reader.window(st)[0])
 
     def sample(self, reader, now):
-        boot = procfs.boot_epoch()
         for shell in self.shells.values():
             if shell.gone is not None:
                 continue
-            # read now, not from the pass' cache: the moment stamped must precede the read
-            at = time.time()
-            st = reader.stats[shell.pid] = procfs.read_stat(shell.pid)
-            if st is None or st.start != shell.start_ticks or st.state == "Z":
+            at, st = reader.current(shell.pid)
+            if st is None or st.start != shell.start_key or st.state == "Z":
                 shell.vanish(now)
             else:
-                shell.sample(at, st, reader, boot)
+                shell.sample(at, st, reader)
 
     def poll(self, store, reader, now):
         """Queue the events stored since the last poll."""
@@ -428,10 +482,8 @@ class Monitor:
     def adopt(self, reader, pid):
         """Watch the shell named by an event's session (a shell that leads no terminal session)."""
         st = reader.stat(pid)
-        if self.watching(pid) or st is None or st.comm not in SHELL_NAMES:
-            return
-        if procfs.owner(pid) == self.uid:
-            self.watch(st, procfs.boot_epoch())
+        if not self.watching(pid) and st is not None and reader.shell(st, self.uid):
+            self.watch(st, reader)
 
     def settle(self, store, now):
         """Store the figures of the commands whose samples are complete and of running
@@ -439,7 +491,7 @@ class Monitor:
         ready, waiting = [], deque(maxlen=MAX_PENDING)
         for cmd in self.pending:
             shell = cmd.shell
-            hi = shell.ticks_after(cmd.end + LATE_S)
+            hi = shell.ticks_after(cmd.end + SLACK_S)
             if hi is not None:
                 done = now >= hi[0] + GRACE_S
             else:
@@ -448,7 +500,8 @@ class Monitor:
                 ready.append(cmd)
             elif now - cmd.queued <= KEEP_S:
                 waiting.append(cmd)
-        figures = [(cmd, measure(cmd)) for cmd in ready + list(self.followed.values())]
+        figures = [(cmd, measure(cmd, self.source.hz))
+                   for cmd in ready + list(self.followed.values())]
         rows = [(cmd.id, *fig) for cmd, fig in figures
                 if fig != cmd.written and fig != (None, None, 0)]  # changed, and something known
         if rows:
@@ -486,6 +539,8 @@ def caro_config_schema():
         "enabled": Setting(bool, True, "measure the peak memory and CPU time of each observed "
                                        "command (daemon only)"),
         "interval_ms": Setting(int, 500, "sampling interval in milliseconds (10 to 60000)"),
+        "source": Setting(str, "auto", "where processes are read: procfs (Linux), ps, or auto "
+                                       "(procfs when there is one, else ps)", choices=SOURCES),
     }}
 
 
@@ -505,10 +560,25 @@ def caro_lifecycle_start(node):
     if not 10 <= interval <= 60000:
         raise ConfigError(f"{node.config_path}: [procmon] interval_ms: expected 10 to 60000 "
                           f"milliseconds, got {interval}")
-    if not procfs.available():
-        log.info("process monitor off: this system has no Linux /proc")
+    source = make_source(settings["source"])
+    if source is None:
         return
-    monitor = Monitor(node, interval / 1000)
+    monitor = Monitor(node, interval / 1000, source)
     node.pm.register(monitor, name="observe_procmon.monitor")
     monitor.thread.start()
-    log.info("process monitor sampling every %d ms", interval)
+    log.info("process monitor sampling every %d ms from %s", interval, source.name)
+
+
+def make_source(choice):
+    """The process source ``[procmon] source`` asks for, or None (logged) when it cannot work."""
+    if choice != "ps" and procfs.available():
+        return ProcfsSource()
+    if choice == "procfs":
+        log.warning("process monitor off: [procmon] source = \"procfs\" and this system has "
+                    "no Linux /proc")
+        return None
+    if pssource.available():
+        return pssource.Source(os.getuid())
+    log.warning("process monitor off: %s", "no Linux /proc and ps does not run here"
+                if choice == "auto" else "[procmon] source = \"ps\" and ps does not run here")
+    return None
