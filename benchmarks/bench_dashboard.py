@@ -1,14 +1,19 @@
 """Dashboard server time for the personal view with 1M stored events (goal <= 50 ms; seeds' bound 200 ms).
 
 Builds a temporary home holding ``events`` (default 1,000,000) spread over the
-last year (busier on weekdays and working hours, so a day holds ~2,700), then
-measures the personal view for ``today`` and ``month``:
+last year (busier on weekdays and working hours, so a day holds ~2,700), stored
+10,000 at a time as the daemon's ingest stores them (the roll-up triggers of
+:mod:`caro_core.rollup` keep up as they would), then measures the personal view
+for ``today``, ``week`` and ``month``:
 
 * through the WSGI application in-process (the server's own time), median of N;
 * over HTTP from a real cheroot server on 127.0.0.1 (keep-alive), median of N;
 * each panel plugin alone, to name the slow query when the page is slow.
 
-    .venv/bin/python benchmarks/bench_dashboard.py [events] [runs]
+    .venv/bin/python benchmarks/bench_dashboard.py [events] [runs] [plugins to disable,...]
+
+The third argument (passed as ``CARO_DISABLE_PLUGINS``) measures the page
+without some panels, e.g. ``dashboard_anomalies``.
 """
 
 import dataclasses
@@ -35,10 +40,14 @@ COMMANDS = ["git status", "git commit -m 'fix parser'", "git push origin main", 
             "chmod -R 777 /srv/www", "terraform apply", "htop", "tail -f /var/log/syslog"]
 
 
-def build_home(n, seed=7):
+#: events per transaction, about what the daemon's ingest stores at once from a busy spool
+BATCH = 10_000
+
+
+def build_home(n, environ, seed=7):
     """A home with ``n`` events over the last 365 days; returns the node."""
     home = Path(tempfile.mkdtemp(prefix="caro-bench-dash-")) / "home"
-    node = Node.load(home, environ={})
+    node = Node.load(home, environ=environ)
     templates = [classify(node, c, timestamp=0.0, exit_code=0, duration_ms=0, cwd="/home/ann",
                           shell="bash", session="bash-1-1", user="ann", elevated=False,
                           caro_generated=False) for c in COMMANDS]
@@ -55,11 +64,11 @@ def build_home(n, seed=7):
         stamps.append(stamp if stamp < now else now - rng.random() * 3600)
     stamps.sort()  # the shell hooks record in time order: rows of a day sit together
     started = time.perf_counter()
-    for offset in range(0, n, 100_000):
+    for offset in range(0, n, BATCH):
         insert_events(node.store, [dataclasses.replace(
             rng.choice(templates), timestamp=stamp, exit_code=rng.choice((0,) * 9 + (1,)),
             duration_ms=int(rng.expovariate(1 / 800)), caro_generated=rng.random() < 0.05)
-            for stamp in stamps[offset:offset + 100_000]])
+            for stamp in stamps[offset:offset + BATCH]])
     print(f"stored {n:,} events in {time.perf_counter() - started:.1f} s ({home})")
     return node
 
@@ -113,7 +122,8 @@ def panel_ms(dashboard, period, runs):
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 15
-    node = build_home(n)
+    environ = {"CARO_DISABLE_PLUGINS": sys.argv[3]} if len(sys.argv) > 3 else {}
+    node = build_home(n, environ)
     dashboard = Dashboard(node)
     dashboard.listen("127.0.0.1", 9237)
     panels, errors = collect_panels(dashboard.panel_request("personal", "today"))

@@ -1,26 +1,30 @@
 """Aggregates over the events table: the numbers summaries and the dashboard are made of.
 
 Every function reads the half-open epoch range ``[start, end)`` and returns
-plain counts, rates and durations, never a command, path or argument.  The
-work happens in SQL over the ``events(timestamp)`` index, without sorting
-where it can be avoided: a day of 100k events takes tens of milliseconds.
+plain counts, rates and durations, never a command, path or argument.  They
+read the roll-ups that triggers keep beside the events (:mod:`caro_core.rollup`:
+per quarter hour; per day, category and risk; per day and pattern) for the
+whole buckets of the range and the events themselves only for the partial
+buckets at its edges, so a month of a busy node costs a few milliseconds and
+every answer equals the one computed from the events alone.
 
 A rate or average with nothing to compute it from (no recorded exit code, no
 recorded duration: imported shell history has neither) is ``None``, not 0.
 
 Time-of-day buckets take ``tz="utc"`` or ``tz="local"`` (the process's time
 zone).  Local buckets are right across daylight-saving changes: the range is
-cut where the UTC offset changes and each piece is bucketed in SQL with its
-own offset (see :func:`offset_segments`).
+cut where the UTC offset changes and each piece is bucketed with its own
+offset (see :func:`offset_segments`).  Every zone's offset is a whole number of
+quarter hours, so local hours are whole quarters of the roll-up in any zone.
 """
 
 import datetime as dt
 import math
 import time
 
+from . import rollup
 from .risk import RiskLevel
 
-_RANGE = "timestamp >= ? AND timestamp < ?"
 _DAY_S = 86400
 #: Local offsets are sampled this often; a zone never changes its offset twice within it.
 _OFFSET_STEP_S = _DAY_S
@@ -30,8 +34,8 @@ def _rate(failures, known):
     return failures / known if known else None
 
 
-def _average(value):
-    return None if value is None else int(round(value))
+def _average(total, count):
+    return int(round(total / count)) if count else None
 
 
 def category_stats(store, start, end, collapse_other=False):
@@ -45,14 +49,15 @@ def category_stats(store, start, end, collapse_other=False):
         ``other``.  Summaries do: an unknown program's name may be a private
         script's (``other:deploy-acme.sh``), and a file name must not leave the node.
     """
-    name = ("CASE WHEN category GLOB 'other:*' THEN 'other' ELSE category END"
-            if collapse_other else "category")
-    rows = store.query(
-        f"SELECT {name} AS name, count(*), avg(duration_ms), sum(exit_code != 0), "
-        f"count(exit_code) FROM events WHERE {_RANGE} GROUP BY name", (start, end))
-    stats = [{"category": category, "count": count, "avg_duration_ms": _average(avg),
-              "failure_rate": _rate(failures or 0, known)}
-             for category, count, avg, failures, known in rows]
+    by_name = {}
+    for (category,), sums in rollup.sums_by(store, start, end, ("category",)).items():
+        if collapse_other and category.startswith("other:"):
+            category = "other"
+        by_name[category] = rollup.plus(by_name.get(category, rollup.ZERO), sums)
+    stats = [{"category": category, "count": s.events,
+              "avg_duration_ms": _average(s.duration_sum, s.duration_count),
+              "failure_rate": _rate(s.failures, s.known_exit)}
+             for category, s in by_name.items()]
     stats.sort(key=lambda s: (-s["count"], s["category"]))
     return stats
 
@@ -60,14 +65,11 @@ def category_stats(store, start, end, collapse_other=False):
 def safety_counts(store, start, end):
     """In one pass: ``by_risk`` (as :func:`risk_counts`), ``caro_generated`` and
     ``user_confirmed_risky`` (as :func:`totals`)."""
-    levels = list(RiskLevel)
-    sums = ", ".join(f"sum(risk = {int(level)})" for level in levels)
-    *by_risk, generated, confirmed = store.query_one(
-        f"SELECT {sums}, sum(caro_generated), "
-        f"sum(user_confirmed AND risk >= {int(RiskLevel.MODERATE)}) FROM events WHERE {_RANGE}",
-        (start, end))
-    return {"by_risk": {level.label: count or 0 for level, count in zip(levels, by_risk)},
-            "caro_generated": generated or 0, "user_confirmed_risky": confirmed or 0}
+    by_risk = rollup.sums_by(store, start, end, ("risk",))
+    return {"by_risk": {level.label: by_risk.get((int(level),), rollup.ZERO).events
+                        for level in RiskLevel},
+            "caro_generated": sum(s.caro_generated for s in by_risk.values()),
+            "user_confirmed_risky": sum(s.confirmed_risky for s in by_risk.values())}
 
 
 def risk_counts(store, start, end):
@@ -78,36 +80,29 @@ def risk_counts(store, start, end):
 def totals(store, start, end):
     """``total``, ``failures``, ``avg_duration_ms`` (None without durations), ``caro_generated``,
     ``user_confirmed_risky`` (confirmed by the user and moderate or worse) and ``elevated``."""
-    total, failures, avg, generated, confirmed, elevated = store.query_one(
-        "SELECT count(*), sum(exit_code != 0), avg(duration_ms), sum(caro_generated), "
-        f"sum(user_confirmed AND risk >= {int(RiskLevel.MODERATE)}), sum(elevated) "
-        f"FROM events WHERE {_RANGE}", (start, end))
-    return {"total": total, "failures": failures or 0, "avg_duration_ms": _average(avg),
-            "caro_generated": generated or 0, "user_confirmed_risky": confirmed or 0,
-            "elevated": elevated or 0}
+    s = rollup.total(store, start, end)
+    return {"total": s.events, "failures": s.failures,
+            "avg_duration_ms": _average(s.duration_sum, s.duration_count),
+            "caro_generated": s.caro_generated, "user_confirmed_risky": s.confirmed_risky,
+            "elevated": s.elevated}
 
 
 def unique_patterns(store, start, end):
     """How many distinct command shapes (``git commit``, ``ls``) ran; empty or NULL ones don't."""
-    (count,) = store.query_one(
-        f"SELECT count(DISTINCT NULLIF(pattern, '')) FROM events WHERE {_RANGE}", (start, end))
-    return count
+    return rollup.unique_patterns(store, start, end)
 
 
 def failure_trend(store, start, end, buckets):
     """The range cut into ``buckets`` equal slices, oldest first:
     ``{"start": epoch, "total", "failures", "rate"}`` (rate None without known exit codes)."""
     width = (end - start) / buckets
-    trend = []
+    slices = []
     for index in range(buckets):
         low = start + index * width
-        high = end if index == buckets - 1 else low + width
-        total, failures, known = store.query_one(
-            f"SELECT count(*), sum(exit_code != 0), count(exit_code) FROM events WHERE {_RANGE}",
-            (low, high))
-        trend.append({"start": low, "total": total, "failures": failures or 0,
-                      "rate": _rate(failures or 0, known)})
-    return trend
+        slices.append((low, end if index == buckets - 1 else low + width))
+    return [{"start": low, "total": s.events, "failures": s.failures,
+             "rate": _rate(s.failures, s.known_exit)}
+            for (low, _), s in zip(slices, rollup.series(store, slices))]
 
 
 def utc_offset(timestamp, tz):
@@ -145,21 +140,18 @@ def offset_segments(start, end, tz):
 
 def _local_hour_counts(store, start, end, tz):
     """``{absolute local hour: count}``: hour ``h`` starts at local wall time ``h * 3600``
-    seconds after 1970-01-01 00:00, so ``h % 24`` is its hour of day and ``h // 24`` its day.
-
-    One ``count(*)`` per hour reads only the timestamp index (no table rows, no
-    sort): a few milliseconds for a day of 100k events, where one ``GROUP BY``
-    over a computed hour costs several times more.
-    """
-    counts = {}
+    seconds after 1970-01-01 00:00, so ``h % 24`` is its hour of day and ``h // 24`` its day."""
+    pieces = []
     for seg_start, seg_end, offset in offset_segments(start, end, tz):
         hour, low = math.floor((seg_start + offset) / 3600), seg_start
         while low < seg_end:
             high = min((hour + 1) * 3600 - offset, seg_end)
-            (count,) = store.query_one(f"SELECT count(*) FROM events WHERE {_RANGE}", (low, high))
-            if count:
-                counts[hour] = counts.get(hour, 0) + count
+            pieces.append((hour, low, high))
             hour, low = hour + 1, high
+    counts = {}
+    for (hour, _, _), sums in zip(pieces, rollup.series(store, [p[1:] for p in pieces])):
+        if sums.events:
+            counts[hour] = counts.get(hour, 0) + sums.events
     return counts
 
 

@@ -5,9 +5,16 @@
 dies however it dies.  ``daemon.pid`` names the daemon; one left behind by a
 crash is *stale*: it exists while nobody holds the lock.  Services report what
 they bound through :class:`caro_core.runtime.RuntimeState` (``daemon.json``).
+
+The daemon runs for days, so it keeps its memory small (docs/daemon.md,
+"Memory"): before its services start threads it caps glibc's malloc arenas and
+SQLite's page caches over all its connections, and once they run it hands back
+what start-up left unused.
 """
 
+import ctypes
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -26,6 +33,12 @@ LOCK_FILE = "daemon.lock"
 PID_FILE = "daemon.pid"
 #: stderr of a daemon started in the background (its one-line error, if it fails to start)
 ERR_FILE = "daemon.err"
+
+#: glibc malloc arenas (default: 8 per core), each keeping freed memory of the threads using it
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt() parameter, glibc's malloc.h
+#: bytes SQLite may hold in page caches over all the daemon's connections before it recycles
+SQLITE_HEAP_LIMIT = 8 * 1024 * 1024
 
 log = logging.getLogger("caro.daemon")
 
@@ -86,6 +99,29 @@ def _write_pid(home):
     os.replace(tmp, home / PID_FILE)
 
 
+def _libc_call(name, *args):
+    """Call a C library function of this process if it exists (glibc has these; others may not)."""
+    function = getattr(ctypes.CDLL(None), name, None)
+    if function is not None:
+        function(*args)
+
+
+def limit_memory():
+    """Before threads start: few malloc arenas, and a cap on SQLite's page caches."""
+    import apsw
+
+    _libc_call("mallopt", _M_ARENA_MAX, MALLOC_ARENAS)
+    apsw.soft_heap_limit(SQLITE_HEAP_LIMIT)
+
+
+def release_memory(node):
+    """After start-up: free its garbage, this thread's SQLite cache (the integrity check read
+    the whole file through it) and the malloc pages left unused."""
+    gc.collect()
+    node.store.execute("PRAGMA shrink_memory")
+    _libc_call("malloc_trim", 0)
+
+
 def run_foreground(node, echo, stop=None):
     """Host the node until SIGTERM/SIGINT (or ``stop`` is set): the body of ``caro daemon run``."""
     home = node.ensure_home()
@@ -105,6 +141,7 @@ def run_foreground(node, echo, stop=None):
         if stale:
             log.warning("replacing the stale pid file of pid %s (that daemon is gone)", stale)
         _write_pid(home)
+        limit_memory()
         identity = node.identity
         problems = node.store.integrity_problems(quick=True)
         if problems:
@@ -114,6 +151,7 @@ def run_foreground(node, echo, stop=None):
         _, failures = call_each(node.pm.hook.caro_lifecycle_start, node=node)
         for name, error in failures:
             echo(f"caro: warning: plugin '{name}' failed to start: {error}", err=True)
+        release_memory(node)
         runtime.publish(ready=True)
         log.info("daemon %s started (pid %d)", identity.fingerprint, os.getpid())
         url = runtime.get("dashboard_url")

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 
 from .risk import RiskLevel
+from .rollup import MIGRATION as ROLLUP_MIGRATION
 from .store import Migration
 
 
@@ -60,6 +61,8 @@ MIGRATIONS = [
         ALTER TABLE events ADD COLUMN pattern TEXT;
         UPDATE events SET pattern = substr(ltrim(command), 1, instr(ltrim(command) || ' ', ' ') - 1);
     """),
+    # Per quarter-hour and per-day roll-ups that triggers keep equal to the events (caro_core.rollup).
+    ROLLUP_MIGRATION,
 ]
 
 _COLUMNS = ("timestamp", "command", "exit_code", "duration_ms", "cwd", "shell", "session", "user",

@@ -2,7 +2,9 @@
 
 Both keep the damaged file aside (``caro.db.damaged-<time>``) so nothing is
 destroyed; the salvage copies every row SQLite can still read into a fresh
-database built from the current migrations.
+database built from the current migrations.  The roll-ups of the events
+(:mod:`caro_core.rollup`) are not copied: the fresh database's triggers rebuild
+them from the salvaged events.
 """
 
 import datetime as dt
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import apsw
 
+from .rollup import DERIVED_TABLES
 from .store import Store
 
 #: Bound on re-seeks past unreadable pages per table and direction.
@@ -52,7 +55,7 @@ def salvage(path, migrations):
         source = None
     try:
         for table in target.tables():
-            if table == "migrations":
+            if table == "migrations" or table in DERIVED_TABLES:
                 continue
             counts[table] = _salvage_table(source, target, table) if source else 0
     finally:
