@@ -38,6 +38,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from . import rollup
 from .errors import CaroError
 
 #: the anomaly types of the mesh protocol, one per built-in detector
@@ -224,17 +225,17 @@ class Activity:
 
 
 def read_activity(store, start, end):
-    """The :class:`Activity` of ``[start, end)``: one grouped pass over the range and one
-    index count per local clock hour."""
+    """The :class:`Activity` of ``[start, end)``: one grouped pass over the range, and the
+    events per local clock hour from the roll-ups (:mod:`caro_core.rollup`)."""
     rows = store.query(
         "SELECT category, coalesce(pattern, ''), risk, count(*), sum(exit_code != 0), "
         f"count(exit_code), min(timestamp), max(timestamp) FROM events WHERE {_RANGE} "
         "GROUP BY category, pattern, risk", (start, end))
     found = Activity({(category, pattern, risk): Counts(events, failures or 0, known, first, last)
                       for category, pattern, risk, events, failures, known, first, last in rows})
-    for hour, low, high in local_hours(start, end):
-        found.hours[hour] += store.query_one(f"SELECT count(*) FROM events WHERE {_RANGE}",
-                                             (low, high))[0]
+    hours = list(local_hours(start, end))
+    for (hour, _, _), sums in zip(hours, rollup.series(store, [(lo, hi) for _, lo, hi in hours])):
+        found.hours[hour] += sums.events
     return found
 
 
@@ -275,7 +276,7 @@ class DayCache:
             if not whole:
                 found.append((None, compute(store, low, high)))
                 continue
-            (count,) = store.query_one(f"SELECT count(*) FROM events WHERE {_RANGE}", (low, high))
+            count = rollup.total(store, low, high).events
             key = (str(store.path), low, name)
             with self.lock:
                 cached = self.values.get(key)
