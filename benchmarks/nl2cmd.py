@@ -9,8 +9,12 @@ when the top candidate matches one of its accepted regexes, when (for
 or (for ``nothing`` cases) when no candidate comes back.  Prints accuracy per
 area, overall, on the held-out slice, the top-3 accuracy, the engine's
 latency per request (median and p95, warm, best of three runs) and the cost of
-its first request (imports).  Usage: ``.venv/bin/python benchmarks/nl2cmd.py [-v]`` (``-v``
-lists the failures).
+its first request (imports).  Then the same cases through every
+``caro_generate_commands`` answer — the engine and the bundled skills' recipes,
+top candidate by confidence as the copilot ranks them — to show where a recipe
+displaces the engine's accepted answer (recipes whose programs are not on this
+machine's PATH, for cases that name none, do not answer).
+Usage: ``.venv/bin/python benchmarks/nl2cmd.py [-v]`` (``-v`` lists the failures).
 """
 
 import re
@@ -63,8 +67,11 @@ def _run(command, setup):
     return sorted(line for line in done.stdout.splitlines() if line.strip())
 
 
-def accepted(case, command):
-    """True when ``command`` is an accepted answer to ``case``."""
+def accepted(case, command, with_recipes=False):
+    """True when ``command`` is an accepted answer to ``case`` (from the engine alone, or
+    ``with_recipes``: from every backend, the case's ``with_recipes`` regexes when it has some)."""
+    if with_recipes and "with_recipes" in case:
+        return command is not None and any(re.search(p, command) for p in case["with_recipes"])
     if case.get("nothing"):
         return command is None
     if command is None:
@@ -75,15 +82,16 @@ def accepted(case, command):
     return any(re.search(pattern, command) for pattern in case["accept"])
 
 
-def evaluate(engine, cases, node=None):
+def evaluate(engine, cases, node=None, with_recipes=False):
     """Per case: ``(case, top command or None, passed, passed in top 3, seconds)``."""
     results = []
     for case in cases:
         candidates, elapsed = ask(engine, case, node, rounds=3)
         top = candidates[0].command if candidates else None
-        passed = accepted(case, top)
+        passed = accepted(case, top, with_recipes)
         top3 = passed or (not case.get("nothing")
-                          and any(accepted(case, c.command) for c in candidates[1:3]))
+                          and any(accepted(case, c.command, with_recipes)
+                                  for c in candidates[1:3]))
         results.append((case, top, passed, top3, elapsed))
     return results
 
@@ -121,6 +129,17 @@ def report(results, verbose=False):
                       f"{case['request']!r} -> {top!r}")
 
 
+class Pipeline:
+    """Every plugin's ``caro_generate_commands`` answer (engine and recipes) as one answer."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def caro_generate_commands(self, request, context):
+        found = self.node.pm.hook.caro_generate_commands(request=request, context=context)
+        return [candidate for batch in found for candidate in batch or ()]
+
+
 def main():
     verbose = "-v" in sys.argv[1:]
     cases = load_cases()
@@ -132,6 +151,7 @@ def main():
             ask(engine, {"request": "list files"}, node)
             first = (time.perf_counter() - start) * 1000
             results = evaluate(engine, cases, node)
+            with_recipes = evaluate(Pipeline(node), cases, node, with_recipes=True)
         finally:
             node.close()
     print(f"{len(cases)} cases ({sum(1 for c in cases if c.get('held_out'))} held out); "
@@ -139,6 +159,14 @@ def main():
     if sys.flags.dont_write_bytecode:
         print("(PYTHONDONTWRITEBYTECODE is set: that first request also compiled the sources)")
     report(results, verbose)
+    seen = [r for r in with_recipes if not r[0].get("held_out")]
+    held = [r for r in with_recipes if r[0].get("held_out")]
+    print(f"\nwith the bundled recipes (top candidate of every backend): tuning set {_share(seen)}"
+          f"   held-out {_share(held)}")
+    if verbose:
+        for case, top, passed, _, _ in with_recipes:
+            if not passed:
+                print(f"FAIL with recipes [{case['area']}] {case['request']!r} -> {top!r}")
 
 
 if __name__ == "__main__":

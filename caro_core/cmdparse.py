@@ -123,6 +123,17 @@ def clear_cache():
     parse.cache_clear()
 
 
+def programs_of(text):
+    """Every program running ``text`` would start, in order: wrappers (``sudo``, ``env``…)
+    and nested commands included, as a skill's ``terminal_exec`` grant must cover them."""
+    found = []
+    for simple in parse(text).simple_commands:
+        found.extend(simple.wrappers)
+        if simple.argv:
+            found.append(simple.program)
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class _Ctx:
     origin: str = "top"

@@ -15,7 +15,9 @@ never unblocks.  A recipe (a skill's :class:`~caro_core.skills.RecipeStep` list)
 safety does, never less), each bounded by its ``timeout`` and checked against its ``expect``;
 the first step that fails stops it and its ``rollback`` steps run; the ``verify`` steps run
 after the last step.  A command that ran is recorded as a Caro-generated event
-(``caro_generated`` and ``user_confirmed`` set) and as a ``CommandExecuted`` audit entry.
+(``caro_generated`` and ``user_confirmed`` set) and as a ``CommandExecuted`` audit entry; a
+command a skill proposed (a recipe step, a module's candidate) also as ``CapabilityUsed``, for
+running it is when the skill's ``terminal_exec`` grant is used (proposing is not).
 """
 
 import getpass
@@ -71,6 +73,17 @@ def audit_blocked(node, assessed):
     node.audit.append("CommandBlocked", success=False, details=(
         f"risk {assessed.risk.label}; rules {', '.join(rules) or '-'}; "
         f"pattern {pattern_of(c.command) or '-'}; backend {c.backend}"))
+
+
+def audit_capability(node, skill_id, command, exit_code):
+    """Append ``CapabilityUsed`` for a command of skill ``skill_id`` that ran: the programs
+    its ``terminal_exec`` grant let it start and the command's pattern, never its arguments."""
+    from .cmdparse import programs_of
+    from .pattern import pattern_of
+
+    node.audit.append("CapabilityUsed", details=(
+        f"skill {skill_id} terminal_exec: ran {', '.join(dict.fromkeys(programs_of(command)))}; "
+        f"pattern {pattern_of(command) or '-'}; exit {exit_code}"))
 
 
 @dataclass(frozen=True)
@@ -146,24 +159,25 @@ def run(node, assessed, mode="moderate", yes=False, dry_run=False, interactive=N
     if not yes and not interactive:
         raise NotRun("not run: no terminal to confirm on (add --yes to run a command "
                      "that is not blocked)")
+    skill = assessed.candidate.source if assessed.candidate.source != "caro" else None
     for number, step in enumerate(steps, 1):
         label = f"step {number}/{len(steps)}" if labelled else ""
-        code = _run_step(node, step, label, yes, environ)
+        code = _run_step(node, step, label, yes, environ, skill)
         if code != 0:
             if labelled:
                 click.echo(f"caro: {label} failed (exit code {code}); stopping", err=True)
             for index, undo in enumerate(rollback, 1):
-                _run_step(node, undo, f"rollback {index}/{len(rollback)}", yes, environ)
+                _run_step(node, undo, f"rollback {index}/{len(rollback)}", yes, environ, skill)
             return code
     for number, step in enumerate(verify, 1):
-        code = _run_step(node, step, f"verify {number}/{len(verify)}", yes, environ)
+        code = _run_step(node, step, f"verify {number}/{len(verify)}", yes, environ, skill)
         if code != 0:
             click.echo(f"caro: verification {number} failed (exit code {code})", err=True)
             return code
     return 0
 
 
-def _run_step(node, step, label, yes, environ):
+def _run_step(node, step, label, yes, environ, skill):
     if label:
         about = f"  # {step.description}" if step.description else ""
         click.echo(f"{label}: {step.command}{about}", err=True)
@@ -171,6 +185,8 @@ def _run_step(node, step, label, yes, environ):
     if step.kind and not confirmed:
         raise NotRun(f"{label + ': ' if label else ''}not run: not confirmed")
     code, output = execute(node, step.command, confirmed, environ, step.timeout, bool(step.expect))
+    if skill is not None:
+        audit_capability(node, skill, step.command, code)
     if code == 0 and step.expect and not re.search(step.expect, output):
         click.echo(f"caro: {label}: the output does not contain {step.expect!r}", err=True)
         return 1

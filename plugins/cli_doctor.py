@@ -4,7 +4,7 @@ import stat
 
 import click
 
-from caro_core import hookimpl, repair
+from caro_core import hookimpl
 from caro_core.errors import CaroError, IdentityError, StoreCorrupt
 from caro_core.output import echo_json
 from caro_core.store import Store
@@ -100,6 +100,8 @@ def caro_cli_commands(cli):
 
 
 def _repair(node, fresh, as_json):
+    from caro_core import repair  # sqlite salvage: only when repairing
+
     if not node.db_path.exists():
         raise CaroError(f"no database at {node.db_path}: nothing to repair")
     node.close()

@@ -39,9 +39,6 @@ internal CA, credential helpers) still applies.
 
 import os
 import re
-import signal
-import subprocess
-import tempfile
 from urllib.parse import urlsplit
 
 from caro_core import hookimpl
@@ -137,6 +134,8 @@ def _is_repository(path, bare_only):
 
 def _fetch(url, transport, ref, dest, label):
     """Fetch ``ref`` of ``url`` and unpack its tree into ``dest``; returns the commit id."""
+    import tempfile
+
     from caro_core.archive import lift_single_folder, unpack  # not at start-up
     with tempfile.TemporaryDirectory(prefix="caro-git-") as repo:
         git = _Git(repo, transport, label)
@@ -174,6 +173,8 @@ class _Git:
         self.env = self._environment(repo)
 
     def _environment(self, repo):
+        import subprocess
+
         env = dict(os.environ)
         try:
             local = subprocess.run(["git", "rev-parse", "--local-env-vars"], capture_output=True,
@@ -187,6 +188,8 @@ class _Git:
 
     def __call__(self, *args, stdout=None):
         """Run ``git ARGS``; returns its output (unless ``stdout`` is a file) or raises."""
+        import subprocess
+
         process = subprocess.Popen(["git", *self.config, *args], env=self.env,
                                    stdin=subprocess.DEVNULL, stdout=stdout or subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True)
@@ -209,5 +212,7 @@ class _Git:
 
 def _end(process):
     """Kill git and its helpers (git-remote-http, ssh): they share its new process group."""
+    import signal
+
     os.killpg(process.pid, signal.SIGKILL)
     process.communicate()

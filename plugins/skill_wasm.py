@@ -7,15 +7,14 @@ returns one plugin object whose hook methods are exactly the hooks listed in
 module in the sandbox of :mod:`caro_core.wasm` and decodes the answer; a module
 that faults gives no answer for that call and every other plugin keeps
 answering.  Unless the skill was granted ``secrets_access``, the command lines
-a module sees have their secrets redacted.  docs/skills_wasm.md describes the
-JSON of each hook.
+a module sees have their secrets redacted.  When ``[executable] programs`` is
+set, the hooks that receive a command call the module only for lines that run
+one of those programs; any other line costs nothing.  docs/skills_wasm.md
+describes the JSON of each hook.
 """
 
 from caro_core import hookimpl
-from caro_core.generate import Candidate, KnowledgeSnippet
-from caro_core.risk import Finding, RiskLevel
 from caro_core.skills import MANIFEST, SkillError, SkillPlugin
-from caro_core.wasm import Grants, Limits, SkillModule
 
 
 @hookimpl
@@ -32,6 +31,8 @@ def caro_skill_plugins(skill):
         if name not in HOOKS:
             raise SkillError(f"{path}: [executable] exports: {name} is not a hook a module can "
                              f"implement (one of {', '.join(HOOKS)})")
+    from caro_core.wasm import Grants, Limits, SkillModule
+
     module = SkillModule(skill.id, skill.directory / executable["module"], exports,
                          Grants.for_skill(skill), skill.audit, Limits.for_manifest(executable))
     plugin_class = type("WasmSkillPlugin", (WasmSkillPlugin,),
@@ -48,6 +49,14 @@ class WasmSkillPlugin(SkillPlugin):
         # the node's secret redaction (text -> text), attached by the skill loader
         redact = getattr(skill, "redact", None)
         self.redact = None if "secrets_access" in skill.granted else redact
+        #: the programs whose command lines the module judges (None: every line)
+        programs = skill.manifest.get("executable", {}).get("programs")
+        self.programs = frozenset(programs) if programs else None
+
+    def concerns(self, command):
+        """True when the module should see the parsed ``command``: it runs one of
+        ``[executable] programs`` (nested commands included), or no list was given."""
+        return self.programs is None or not self.programs.isdisjoint(command.programs)
 
     def __repr__(self):
         return f"<WasmSkillPlugin {self.skill.id}>"
@@ -67,22 +76,24 @@ class WasmSkillPlugin(SkillPlugin):
 
     def candidates(self, answer):
         """Candidates from a ``caro_generate_commands`` answer, attributed to the skill."""
+        from caro_core.generate import Candidate
+
         return [Candidate(_text(item["command"]), _text(item.get("explanation", "")),
                           min(max(float(item.get("confidence", 0.5)), 0.0), 1.0), "skill",
                           source=self.skill.id) for item in _list(answer)]
 
     def snippets(self, answer):
         """Knowledge snippets from a ``caro_generate_context`` answer, attributed to the skill."""
+        from caro_core.generate import KnowledgeSnippet
+
         return [KnowledgeSnippet(self.skill.id, _text(item["topic"]), _text(item["text"]),
                                  int(item.get("priority", 50))) for item in _list(answer)]
 
     def may_propose(self, command):
         """True when every program ``command`` starts, wrappers included, is granted to the skill."""
-        from caro_core.cmdparse import parse
+        from caro_core.cmdparse import programs_of
 
-        programs = [program for simple in parse(command).simple_commands
-                    for program in simple.wrappers + ((simple.program,) if simple.argv else ())]
-        refused = [program for program in programs if not self.skill.may_run(program)]
+        refused = [program for program in programs_of(command) if not self.skill.may_run(program)]
         if refused and self.module.audit is not None:
             self.module.audit.append("CapabilityUsed", success=False, details=(
                 f"{self.skill.id}: terminal_exec {refused[0]}: denied (proposed by its module)"))
@@ -93,12 +104,18 @@ class _Hooks:
     """Every hook a module may export, as methods for :class:`WasmSkillPlugin` subclasses."""
 
     def caro_classify_category(self, command):
+        if not self.concerns(command):
+            return None
         return self.module.call("caro_classify_category", self.command(command), _category)
 
     def caro_classify_risk(self, command):
+        if not self.concerns(command):
+            return []
         return self.module.call("caro_classify_risk", self.command(command), _findings) or []
 
     def caro_generate_explain(self, command):
+        if not self.concerns(command):
+            return []
         return self.module.call("caro_generate_explain", self.command(command),
                                 _explanations) or []
 
@@ -122,6 +139,8 @@ def _category(answer):
 
 
 def _findings(answer):
+    from caro_core.risk import Finding, RiskLevel
+
     return [Finding(RiskLevel.parse(item["level"]), _text(item["rule"]), _text(item["reason"]))
             for item in _list(answer)]
 

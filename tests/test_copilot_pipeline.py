@@ -167,3 +167,49 @@ def test_no_candidate_is_no_suggestion(caro_home):
     s = suggest(node, "fly me to the moon")
     assert s.best is None and s.alternatives == []
     assert s.to_json()["command"] is None
+
+
+# -- the seams: the offline engine and the bundled skills' recipes answering together ----------
+
+@pytest.fixture(scope="module")
+def workstation(tmp_path_factory):
+    """A node with every built-in backend and bundled skill, and a PATH holding the usual tools."""
+    home = tmp_path_factory.mktemp("caro-home")
+    bin_dir = tmp_path_factory.mktemp("bin")
+    for program in ("git", "docker", "kubectl", "cargo", "rustup", "python3", "pip", "systemctl",
+                    "tar", "rm", "pgrep", "ls", "find", "ss", "apt", "aws"):
+        (bin_dir / program).write_text("#!/bin/sh\n")
+    node = Node.load(home, environ={})
+    yield lambda request: suggest(node, request, environ={"PATH": str(bin_dir)})
+    node.close()
+
+
+@pytest.mark.parametrize("request_text, source, command", [
+    # a recipe written for the phrase beats the engine guessing an unknown word is a process
+    ("run clippy", "lang.rust", "cargo clippy"),
+    ("run the rust tests", "lang.rust", "cargo test"),
+    ("list running ec2 instances", "cloud.aws", "aws ec2 describe-instances"),
+    ("create a virtualenv", "lang.python", "python3 -m venv"),
+    # the engine's certain answer beats a recipe's one-word intent guessing the subject
+    ("restart nginx", "caro", "sudo systemctl restart nginx"),
+    # both know the task: the engine's exact answer stays first, the recipe is an alternative
+    ("squash the last 3 commits", "caro", "git rebase -i HEAD~3"),
+])
+def test_the_better_answer_ranks_first(workstation, request_text, source, command):
+    best = workstation(request_text).best.candidate
+    assert (best.source, best.command.startswith(command)) == (source, True), best
+
+
+@pytest.mark.parametrize("request_text, never", [
+    ("delete the folder build", "cargo build"),   # one generic keyword of lang.rust's recipe
+    ("fix my code", "cargo clippy"),
+    ("restart the network manager service", "kubectl rollout restart deployment/the"),
+])
+def test_a_recipe_never_answers_on_one_generic_word(workstation, request_text, never):
+    suggestion = workstation(request_text)
+    assert not any(p.candidate.command.startswith(never) for p in suggestion.proposals)
+
+
+def test_squashing_offers_the_git_recipe_as_an_alternative(workstation):
+    sources = [a.candidate.source for a in workstation("squash the last 3 commits").alternatives]
+    assert "tool.git" in sources

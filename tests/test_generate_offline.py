@@ -233,6 +233,41 @@ def test_every_command_parses_and_none_is_critical(pm):
     assert checked > 500
 
 
+# ------------------------------------------------------------------ asked to make something
+
+@pytest.mark.parametrize("request_text, command", [
+    ("create a docker network called backend", "docker network create backend"),
+    ("create a docker volume called pgdata", "docker volume create pgdata"),
+    ("create a new namespace called staging", "kubectl create namespace staging"),
+    ("switch to namespace staging", "kubectl config set-context --current --namespace=staging"),
+    ("set the default namespace to dev", "kubectl config set-context --current --namespace=dev"),
+])
+def test_create_makes_the_thing_named(request_text, command):
+    assert top(request_text) == command
+
+
+@pytest.mark.parametrize("request_text, wrong", [
+    ("create a docker network", "docker network ls"),          # a listing answers no "create"
+    ("add a remote called upstream", "git remote -v"),         # adding needs the URL
+    ("create a backup of config.yaml", "kubectl apply"),       # not about Kubernetes
+    ("create a virtualenv in .venv", "kubectl apply"),
+    ("create a virtualenv", "tar "),                           # not an archive request
+    ("sync ./site to s3://team-web/", "rsync"),                # rsync cannot write to s3://
+    ("which aws account am i using", "whoami"),                # another system's account
+])
+def test_create_is_never_answered_with_something_else(request_text, wrong):
+    assert not any(c.command.startswith(wrong) for c in suggest(request_text))
+
+
+def test_names_taken_from_unknown_words_lower_the_confidence():
+    """The confidence counts what the engine understood: a guessed name is not understood, so
+    a skill recipe written for the phrase ("run clippy") outranks the engine's reading of it."""
+    [understood] = suggest("find files larger than 100MB")
+    assert understood.confidence == 0.95
+    guessed = suggest("run clippy")[0]
+    assert guessed.command == "pgrep -a clippy" and guessed.confidence < 0.675
+
+
 # ------------------------------------------------------------------ the benchmark's cases
 
 def tuning_cases():

@@ -9,14 +9,14 @@ import re
 
 import pytest
 
-from caro_core.cmdparse import parse
+from caro_core.cmdparse import parse, programs_of
 from caro_core.generate import GenerateContext
 from caro_core.node import Node
 from caro_core.risk import RiskLevel
 from caro_core.skill_manifest import validate_dir
 from caro_core.skill_recipe import load_recipes
 from caro_core.skills import bundled_dir, make_skill, read_manifest
-from caro_plugins.skill_recipes import confidence, programs_of
+from caro_plugins.skill_recipes import confidence
 
 SKILLS = ["cloud.aws", "lang.python", "lang.rust", "tool.docker", "tool.git", "tool.kubernetes"]
 

@@ -5,11 +5,13 @@ node's plugin manager for candidates, as the copilot does.
 """
 
 import json
+import os
 
 import pytest
 
 from caro_core import skills as skills_mod
-from caro_core.generate import GenerateContext
+from caro_core.copilot import run
+from caro_core.generate import GenerateContext, assess_candidate
 from caro_core.node import Node
 from caro_core.skill_install import install, set_capability
 from caro_core.skill_manifest import validate_dir
@@ -155,43 +157,62 @@ def test_preconditions(home, tmp_path, monkeypatch):
     install(Node.load(home, environ={}), str(write_skill(tmp_path, recipes=recipes)),
             grant_all=True)
     monkeypatch.delenv("DEMO_TOKEN", raising=False)
-    assert candidates(home, "archive a as b.tgz") == []
+    assert candidates(home, "archive src as b.tgz") == []
     monkeypatch.setenv("DEMO_TOKEN", "x")
-    assert candidates(home, "archive a as b.tgz", programs=frozenset({"ls"})) == []
-    assert len(candidates(home, "archive a as b.tgz")) == 1
+    assert candidates(home, "archive src as b.tgz", programs=frozenset({"ls"})) == []
+    assert len(candidates(home, "archive src as b.tgz")) == 1
 
 
 def test_terminal_exec_denied_then_granted(home, tmp_path):
     install(Node.load(home, environ={}), str(write_skill(tmp_path)))   # nothing granted
-    assert candidates(home, "archive a as b.tgz") == []
+    assert candidates(home, "archive src as b.tgz") == []
     refused = audit_entries(home, "CapabilityUsed")
     assert len(refused) == 1 and refused[0]["success"] is False
     assert "custom.demo terminal_exec" in refused[0]["details"]
     assert "rm, tar not granted" in refused[0]["details"]
 
     set_capability(Node.load(home, environ={}), "custom.demo", "terminal_exec", True)
-    assert [c.command for c in candidates(home, "archive a as b.tgz")] == ["tar -czf b.tgz a"]
-    used = audit_entries(home, "CapabilityUsed")[-1]
-    assert used["success"] is True and "proposed tar -czf b.tgz a" in used["details"]
+    assert [c.command for c in candidates(home, "archive src as b.tgz")] == ["tar -czf b.tgz src"]
+    assert len(audit_entries(home, "CapabilityUsed")) == 1   # proposing is not using
     grants = [e["details"] for e in audit_entries(home, "SkillChanged")]
     assert "granted terminal_exec to custom.demo" in grants
+
+
+def test_running_a_recipe_audits_each_command_it_ran(home, tmp_path, monkeypatch):
+    install(Node.load(home, environ={}), str(write_skill(tmp_path)), grant_all=True)
+    work = tmp_path / "work"
+    (work / "src").mkdir(parents=True)
+    (work / "src" / "notes.txt").write_text("x")
+    monkeypatch.chdir(work)
+    [candidate] = candidates(home, "archive src as b.tgz")
+    node = Node.load(home, environ={})
+    try:
+        assessed = assess_candidate(node.pm, candidate, "moderate")
+        environ = {"SHELL": "/bin/sh", "PATH": os.environ["PATH"]}
+        assert run(node, assessed, yes=True, interactive=False, environ=environ) == 0
+    finally:
+        node.close()
+    assert (work / "b.tgz").is_file()
+    used = audit_entries(home, "CapabilityUsed")
+    assert [(e["success"], e["details"]) for e in used] == [
+        (True, "skill custom.demo terminal_exec: ran tar; pattern tar; exit 0")] * 2
 
 
 def test_program_outside_the_capability_is_refused(home, tmp_path):
     # rm is used by the rollback but not declared; blocked tar refuses everything
     install(Node.load(home, environ={}), str(write_skill(tmp_path, commands='["tar"]')),
             grant_all=True)
-    assert candidates(home, "archive a as b.tgz") == []
+    assert candidates(home, "archive src as b.tgz") == []
     install(Node.load(home, environ={}), str(write_skill(tmp_path / "x", commands='["tar", "rm"]',
                                                          blocked='["tar"]')), grant_all=True)
-    assert candidates(home, "archive a as b.tgz") == []
+    assert candidates(home, "archive src as b.tgz") == []
 
 
 def test_wrappers_count_as_programs(home, tmp_path):
     recipes = RECIPES.format(priority=50).replace('command = "tar -czf', 'command = "sudo tar -czf')
     install(Node.load(home, environ={}), str(write_skill(tmp_path, recipes=recipes)),
             grant_all=True)
-    assert candidates(home, "archive a as b.tgz") == []
+    assert candidates(home, "archive src as b.tgz") == []
 
 
 def test_third_party_skill_overrides_bundled_recipe_by_priority(home, tmp_path, monkeypatch):
@@ -248,3 +269,80 @@ def test_optional_intent_words_and_punctuation():
     with pytest.raises(SkillError, match="at least one word that is not optional"):
         parse_recipe("custom.k", {"id": "x", "title": "x", "triggers": {"intents": ["[only]"]},
                                   "steps": [{"command": "ls"}]}, "x.toml", 0)
+
+
+def recipe(keywords=(), intents=(), parameters=None):
+    """A recipe parsed from a table, as a skill's file would give it."""
+    from caro_core.skill_recipe import parse_recipe
+
+    return parse_recipe("custom.k", {
+        "id": "r", "title": "r", "triggers": {"keywords": list(keywords), "intents": list(intents)},
+        "parameters": parameters or {}, "steps": [{"command": "ls"}]}, "x.toml", 0)
+
+
+def test_one_generic_keyword_never_triggers_a_recipe():
+    build = recipe(keywords=["build", "release"])
+    assert build.match("delete the folder build") is None
+    assert build.match("build a release")[0] == 0.8
+    # one keyword and a word naming the skill back each other; the same word twice does not
+    assert build.match("build it with cargo", frozenset({"cargo", "rust"})) is not None
+    assert build.match("build it", frozenset({"build"})) is None
+    assert recipe(keywords=["clippy"]).match("clippy", frozenset({"clippy"})) is None
+
+
+def test_a_placeholder_never_takes_a_filler_word():
+    restart = recipe(intents=["restart {deployment}"],
+                     parameters={"deployment": {"type": "string"}})
+    assert restart.match("restart the network manager service") is None
+    assert restart.match("restart my api") is None
+    assert restart.match('restart "the"')[1] == {"deployment": "the"}   # quoted: meant
+
+
+def test_a_one_word_intent_is_weak_unless_the_request_names_the_skill():
+    restart = recipe(intents=["restart {deployment}", "restart deployment {deployment}"],
+                     parameters={"deployment": {"type": "string"}})
+    assert restart.match("restart nginx") == (0.6, {"deployment": "nginx"})
+    assert restart.match("restart nginx on kubernetes", frozenset({"kubernetes"}))[0] == 0.9
+    assert restart.match("restart deployment api") == (0.9, {"deployment": "api"})
+
+
+def test_intents_compile_only_when_the_request_has_their_words():
+    from caro_core import skill_recipe
+
+    logs = recipe(intents=["logs of {pod}", "tail the logs of {pod}"],
+                  parameters={"pod": {"type": "string"}})
+    skill_recipe._compiled.cache_clear()
+    assert logs.match("restart the api") is None
+    assert skill_recipe._compiled.cache_info().currsize == 0
+    assert logs.match("show the logs of api-1")[1] == {"pod": "api-1"}
+    assert skill_recipe._compiled.cache_info().currsize == 1
+
+
+def test_parsed_recipes_are_cached_by_content_and_never_served_stale(home, tmp_path, monkeypatch):
+    from caro_core import skill_recipe
+    from caro_core.skill_recipe import CACHE_DIR, load_recipes
+
+    install(Node.load(home, environ={}), str(write_skill(tmp_path)), grant_all=True)
+    [skill] = Node.load(home, environ={}).skills
+    [first] = load_recipes(skill, home)
+    cached = home / CACHE_DIR / "custom.demo.json"
+    assert cached.is_file()
+
+    def no_parsing(*args):
+        raise AssertionError("parsed although cached")
+
+    with monkeypatch.context() as m:
+        m.setattr(skill_recipe, "parse_file", no_parsing)
+        assert load_recipes(skill, home) == [first]
+    # an edit that keeps the file's size and time is still seen: the key is the content
+    path = skill.directory / "recipes" / "main.toml"
+    stat = path.stat()
+    path.write_text(path.read_text().replace('default = "backup.tar.gz"',
+                                             'default = "backup.tar.xz"'))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    [edited] = load_recipes(skill, home)
+    assert edited.parameters["name"].default == "backup.tar.xz"
+    # a damaged cache is ignored and rewritten
+    cached.write_text('{"format": 1, "caro": "0.1.0", "files": {"recipes/main.toml": [')
+    assert load_recipes(skill, home) == [edited]
+    assert load_recipes(skill, home) == [edited] and json.loads(cached.read_text())["files"]

@@ -5,9 +5,12 @@ wasmtime.wat2wasm.  docs/skills_wasm.md is the ABI these tests hold Caro to.
 """
 
 import json
+import os
 import runpy
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -237,12 +240,14 @@ def test_a_manifest_asks_for_limits_within_the_ceilings(wasm, capsys):
 
 # -- through the plugin manager ----------------------------------------------------------------
 
-def module_skill(tmp_path, wasm_path, exports, capabilities=None, granted=()):
+def module_skill(tmp_path, wasm_path, exports, capabilities=None, granted=(), programs=None):
     """A skill object for one module in ``tmp_path``, as the loader would build it."""
     shutil.copy(wasm_path, tmp_path / "m.wasm")
     manifest = {"provides": {"executable": True},
                 "executable": {"module": "m.wasm", "exports": exports},
                 "capabilities": capabilities or {}}
+    if programs is not None:
+        manifest["executable"]["programs"] = programs
     return Skill("custom.mod", "1.0.0", tmp_path, manifest, granted=frozenset(granted))
 
 
@@ -326,6 +331,54 @@ def test_generate_answers_become_candidates_snippets_and_explanations(wasm, tmp_
         KnowledgeSnippet("custom.mod", "pods", "Pods are the smallest unit.", 70)]
     assert plugin.caro_generate_explain(parse("kubectl delete pods --all")) == [
         ("--all", "every object of the kind")]
+
+
+def test_programs_choose_the_lines_a_module_is_called_for(wasm, tmp_path):
+    [plugin] = caro_skill_plugins(module_skill(tmp_path, wasm("flag"), ["caro_classify_risk"],
+                                               programs=["kubectl"]))
+    calls = []
+    call = plugin.module.call
+    plugin.module.call = lambda *args: calls.append(args[0]) or call(*args)
+    assert plugin.caro_classify_risk(parse("ls -l | grep kubectl")) == []
+    assert calls == []                                       # not called at all
+    for line in ("kubectl get pods", "sudo sh -c 'kubectl delete ns a'", "cd k && kubectl apply"):
+        [finding] = plugin.caro_classify_risk(parse(line))
+        assert finding.rule == "custom.flag.all", line
+    assert len(calls) == 3
+
+
+def test_programs_must_be_a_list_of_program_names(tmp_path):
+    from caro_core.skill_manifest import validate_manifest
+
+    manifest = {"skill": {"id": "custom.mod", "name": "M", "version": "1.0.0",
+                          "description": "a module", "api_version": 1},
+                "provides": {"executable": True},
+                "executable": {"module": "m.wasm", "exports": ["caro_classify_risk"],
+                               "programs": ["kubectl", "oc"]}}
+    validate_manifest(manifest, tmp_path / "skill.toml")
+    manifest["executable"]["programs"] = "kubectl"
+    with pytest.raises(SkillError, match=r"skill.toml: executable.programs: "):
+        validate_manifest(manifest, tmp_path / "skill.toml")
+
+
+def test_a_module_without_programs_sees_every_line(wasm, tmp_path):
+    [plugin] = caro_skill_plugins(module_skill(tmp_path, wasm("flag"), ["caro_classify_risk"]))
+    assert [f.rule for f in plugin.caro_classify_risk(parse("ls -l"))] == ["custom.flag.all"]
+
+
+def test_checking_an_unrelated_command_never_loads_wasmtime(caro_home):
+    """The bundled kubernetes guard names kubectl in ``[executable] programs``."""
+    code = ("import sys\n"
+            "from caro_core.node import Node\n"
+            "from caro_core.risk import assess\n"
+            "node = Node.load()\n"
+            "assess(node.pm, 'ls -l | sort', 'moderate')\n"
+            "print('wasmtime' in sys.modules)\n"
+            "assess(node.pm, 'kubectl delete ns prod', 'moderate')\n"
+            "print('wasmtime' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "CARO_HOME": str(caro_home)}, check=True).stdout
+    assert out.split() == ["False", "True"]
 
 
 def test_a_module_sees_secrets_redacted_unless_granted_secrets_access(wasm, tmp_path):

@@ -241,8 +241,12 @@ def compose(r, p):
 @rules("volume|network docker|container|volume", opt="show all docker create", avoid="delete prune "
        "kubernetes")
 def volumes_networks(r, p):
-    """List volumes or networks."""
+    """List volumes or networks, or create a named one (a listing is no answer to "create")."""
     tool = p.container_tool()
-    if r.has("volume"):
-        return [(f"{tool} volume ls", "every volume")]
-    return [(f"{tool} network ls", "every network")]
+    kind = "volume" if r.has("volume") else "network"
+    if r.has("create"):
+        name = r.name(kind) or next(iter(r.free(1)), None)
+        if not name:
+            return None
+        return [(f"{tool} {kind} create {q(name)}", f"create the {kind} {name}")]
+    return [(f"{tool} {kind} ls", f"every {kind}")]

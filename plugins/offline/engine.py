@@ -7,6 +7,11 @@ free words it used) against what it leaves unexplained; below
 :data:`MIN_COVERAGE` the engine does not guess and returns nothing.  The best
 intent gives the command and its own alternatives; a close runner-up from
 another intent is offered as a further alternative.
+
+The confidence a candidate carries (what the copilot ranks every backend's
+candidates by) counts only what the engine *understood*: unknown words it
+merely took as names (``run clippy`` read as "is a process named clippy
+running") are guesses, so a skill recipe written for that phrase outranks it.
 """
 
 import functools
@@ -45,7 +50,9 @@ def vocabulary():
 
 
 def rank(text, context):
-    """``(score, coverage, intent, pairs)`` for every intent that fits ``text``, best first."""
+    """``(score, coverage, understood, intent, pairs)`` for every intent that fits ``text``,
+    best first; ``understood`` is the share of the request explained without guessing
+    names from unknown words."""
     request = parse(text, vocabulary())
     platform = Platform(context)
     words = [w for w in request.words if w.concept not in SOFT]
@@ -61,15 +68,17 @@ def rank(text, context):
         if not pairs:
             continue
         known = intent.vocabulary
+        guessed = sum(1 for w in request.free_words if w.pos in request.words_taken)
         explained = (sum(1 for w in words if w.concept in known or w.pos in request.words_taken)
-                     + len(request.used)
-                     + sum(1 for w in request.free_words if w.pos in request.words_taken))
+                     + len(request.used) + guessed)
         soft = sum(1 for w in request.words if w.concept in SOFT and w.concept in known)
         coverage = explained / content if content else 0.0
+        understood = (explained - guessed) / content if content else 0.0
         score = explained - (content - explained) + 0.25 * soft
-        ranked.append((score, coverage, -order, intent, pairs))
+        ranked.append((score, coverage, -order, understood, intent, pairs))
     ranked.sort(key=lambda entry: entry[:3], reverse=True)
-    return [(score, coverage, intent, pairs) for score, coverage, _, intent, pairs in ranked]
+    return [(score, coverage, understood, intent, pairs)
+            for score, coverage, _, understood, intent, pairs in ranked]
 
 
 def suggest(text, context):
@@ -77,8 +86,8 @@ def suggest(text, context):
     ranked = [entry for entry in rank(text, context) if entry[1] >= MIN_COVERAGE]
     if not ranked:
         return []
-    best_score, coverage, _, pairs = ranked[0]
-    confidence = round(min(0.95, 0.3 + 0.65 * coverage), 2)
+    best_score, _, understood, _, pairs = ranked[0]
+    confidence = round(min(0.95, 0.3 + 0.65 * understood), 2)
     candidates = []
     seen = set()
 
@@ -90,8 +99,8 @@ def suggest(text, context):
 
     for number, (command, explanation) in enumerate(pairs):
         offer(command, explanation, confidence - 0.1 * number)
-    for score, other_coverage, _, other_pairs in ranked[1:3]:
+    for score, _, other_understood, _, other_pairs in ranked[1:3]:
         if score >= best_score - 1:
             command, explanation = other_pairs[0]
-            offer(command, explanation, min(confidence, 0.3 + 0.65 * other_coverage) - 0.15)
+            offer(command, explanation, min(confidence, 0.3 + 0.65 * other_understood) - 0.15)
     return candidates

@@ -337,11 +337,13 @@ def tags(r, p):
 
 @rules("remote", opt="git show all add #url", avoid="branch delete push pull")
 def remotes(r, p):
-    """List or add remotes."""
+    """List or add remotes (adding needs the URL: a listing is no answer to "add")."""
     url = r.url()
     if url:
         name = r.name("remote") or next(iter(r.free(1)), "origin")
         return [(f"git remote add {q(name)} {q(url)}", f"add the remote {name} at {url}")]
+    if r.has("add"):
+        return None
     return [("git remote -v", "every remote with its URLs")]
 
 

@@ -1,5 +1,7 @@
 """kubectl: pods, deployments, services, logs, exec, scaling, rollouts, contexts, namespaces."""
 
+import re
+
 from .intent import Rules
 from .request import q
 
@@ -149,7 +151,10 @@ def delete(r, p):
 @rules("apply|create yaml|#path|kubernetes", opt="kubernetes file namespace yaml",
        avoid="docker delete")
 def apply(r, p):
-    """Apply a manifest."""
+    """Apply a manifest ("create" alone must name Kubernetes or a manifest: "create a backup
+    of config.yaml" is not a kubectl request)."""
+    if not r.has("apply", "kubernetes", "yaml"):
+        return None
     path = r.file() or r.dir(None)
     if not path:
         return None
@@ -178,7 +183,11 @@ def port_forward(r, p):
 def contexts(r, p):
     """Show or switch the kubectl context or default namespace."""
     if r.has("namespace"):
-        name = r.word_after("to") or r.name("namespace") or next(iter(r.free(1)), None)
+        name = r.word_after("to")
+        if name is None or name.lower() in ("namespace", "namespaces"):   # "to namespace x"
+            name = r.name("namespace") or next(iter(r.free(1)), None)
+        if name and _creates(r) and not r.has("switch", "configure", "default"):
+            return [(f"kubectl create namespace {q(name)}", f"create the namespace {name}")]
         if name and r.has("switch", "configure", "create"):
             return [(f"kubectl config set-context --current --namespace={q(name)}",
                      f"make {name} the default namespace")]
@@ -194,6 +203,12 @@ def contexts(r, p):
     if r.has("current") or r.asks_which("context"):
         return [("kubectl config current-context", "the context kubectl uses now")]
     return [("kubectl config get-contexts", "every context; * marks the current one")]
+
+
+def _creates(r):
+    """True when the request asks to make something new (``create``, ``new``, ``make``, ``add``), not
+    to set it (``set`` folds into the same concept)."""
+    return bool(re.search(r"\b(?:create|new|make|add)\b", r.text.lower()))
 
 
 @rules("memory|cpu|top|resource pod|node|kubernetes", opt="kubernetes show stat namespace all "

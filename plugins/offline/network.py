@@ -181,7 +181,7 @@ def remote_copy(r, p):
 def local_sync(r, p):
     """Mirror one directory into another."""
     paths = r.paths(("file", "any", "dir", "in"))
-    if len(paths) != 2:
+    if len(paths) != 2 or any("://" in path for path in paths):   # s3://… is no rsync target
         return None
     src, dst = paths
     src = src if src.endswith("/") else src + "/"

@@ -148,7 +148,7 @@ def who(r, p):
     if r.has("group"):
         return [(f"id {q(user)}" if user else "id", "user and group IDs and every group"),
                 (f"groups {q(user)}" if user else "groups", "just the group names")]
-    if r.free_words:
+    if r.free_words or user:   # a named account ("which aws account am i") is not whoami
         return None
     return [("whoami", "the name of the current user"), ("id", "with the user and group IDs")]
 
