@@ -256,6 +256,8 @@ class _Builder:
         fd = "" if part.input is None else str(part.input)
         if isinstance(part.output, int):
             return (fd + part.type, f"&{part.output}")
+        if isinstance(part.output, str):  # bashlex gives ``<&-`` / ``>&-`` (close) as text
+            return (fd + part.type, part.output)
         subs += self._substitutions(part.output, ctx)
         return (fd + part.type, part.output.word)
 

@@ -107,6 +107,13 @@ class CaroPluginManager(pluggy.PluginManager):
         #: external plugin name -> (distribution name, version)
         self.external = {}
 
+    def parse_hookimpl_opts(self, plugin, name):
+        """Look only for the ``@hookimpl`` mark (pluggy also inspects every attribute of every
+        plugin module, which start-up pays for); a marked function of an unknown name is
+        still reported by :func:`make_plugin_manager`."""
+        options = getattr(getattr(plugin, name, None), "caro_impl", None)
+        return options if isinstance(options, dict) else None
+
     def hook_names(self, plugin):
         """The names of the hooks ``plugin`` implements, sorted."""
         return sorted(caller.name for caller in self.get_hookcallers(plugin) or ())

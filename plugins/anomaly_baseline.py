@@ -17,7 +17,6 @@ and how many events it needs before anything is compared with it.
 """
 
 import math
-import statistics
 
 from caro_core import hookimpl
 from caro_core.anomaly import BASELINE_DAYS, MIN_BASELINE_EVENTS
@@ -43,6 +42,8 @@ def caro_config_schema():
 
 def volume(node, window, base, limit):
     """The volume anomaly, or None."""
+    import statistics  # decimal, fractions, random: only when detecting
+
     from caro_core.anomaly import (Anomaly, daily_totals, days_text, expected_by_hour,
                                    hourly_profile, plural, severity, shapes)
 

@@ -9,7 +9,6 @@ import re
 import shlex
 
 from caro_core import hookimpl
-from caro_core.events import ImportedCommand
 from caro_core.shellscript import render
 
 NAME = "bash"
@@ -35,6 +34,8 @@ def parse_bash_history(data):
     ``#<epoch>`` line before each entry, and everything up to the next stamp is
     one entry -- a multi-line command saved with ``shopt -s lithist``.
     """
+    from caro_core.events import ImportedCommand  # the store's modules: only when parsing
+
     lines = bytes(data).split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()

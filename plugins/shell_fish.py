@@ -5,7 +5,6 @@ event handler; see ``docs/shells.md``.
 """
 
 from caro_core import hookimpl
-from caro_core.events import ImportedCommand
 from caro_core.shellscript import render
 
 NAME = "fish"
@@ -51,6 +50,8 @@ def unescape(raw):
 
 def parse_fish_history(data):
     """Parse fish's YAML-like history: ``- cmd: …`` then ``  when: <epoch>`` (and ``  paths:``)."""
+    from caro_core.events import ImportedCommand  # the store's modules: only when parsing
+
     commands = []
     cmd, when = None, None
 

@@ -8,7 +8,6 @@ import re
 import shlex
 
 from caro_core import hookimpl
-from caro_core.events import ImportedCommand
 from caro_core.shellscript import render
 
 NAME = "zsh"
@@ -49,6 +48,8 @@ def parse_zsh_history(data):
     of a line; such lines are joined back with a newline. A command that really
     ends in a backslash is saved with a space after it, which is dropped.
     """
+    from caro_core.events import ImportedCommand  # the store's modules: only when parsing
+
     commands = []
     entry = []
     for line in unmetafy(bytes(data)).split(b"\n"):

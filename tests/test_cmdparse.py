@@ -92,6 +92,7 @@ def test_operators_and_subshells():
 def test_redirections_carry_their_descriptor():
     cmd = only("ls > out.txt 2>&1 2>/dev/null")
     assert cmd.redirects == ((">", "out.txt"), ("2>&", "&1"), ("2>", "/dev/null"))
+    assert only("exec 3<&-").redirects == (("3<&", "-"),)  # closing a descriptor
 
 
 @pytest.mark.parametrize("text", [
