@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from caro_core import rollup  # noqa: E402
 from caro_core.events import MIGRATIONS, insert_events  # noqa: E402
 from caro_core.ingest import ingest  # noqa: E402
 from caro_core.node import Node  # noqa: E402
@@ -43,12 +44,13 @@ def main():
     assert len(stored) == n
 
     rows = [e.row() for e in stored]
-    bare = Store(Path(home) / "bare.db", MIGRATIONS)
+    # the bare baseline: the events table alone, without the dashboard roll-up triggers
+    bare = Store(Path(home) / "bare.db", [m for m in MIGRATIONS if m is not rollup.MIGRATION])
     columns = ("timestamp, command, exit_code, duration_ms, cwd, shell, session, user, elevated, "
-               "caro_generated, user_confirmed, category, risk, reasons, redacted, source")
+               "caro_generated, user_confirmed, category, risk, reasons, redacted, source, pattern")
     start = time.perf_counter()
     with bare.transaction():
-        bare.executemany(f"INSERT INTO events ({columns}) VALUES ({', '.join('?' * 16)})", rows)
+        bare.executemany(f"INSERT INTO events ({columns}) VALUES ({', '.join('?' * 17)})", rows)
     bare_s = time.perf_counter() - start
 
     again = Store(Path(home) / "again.db", MIGRATIONS)
