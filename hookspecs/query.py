@@ -33,7 +33,8 @@ def caro_query_answer(node, query, level):
     :param node: the :class:`caro_core.node.Node`.
     :param query: the verified :class:`caro_core.query.MeshQuery` (type, time
         range, filters, requester).
-    :param level: the highest data level the requester may receive (1 or 2).
+    :param level: what the answer may hold: 1 = may include this node's Level-1
+        data, 2 = aggregate form only (Supervisors).
     :returns: a dict of aggregate data for ``query.query_type``, or None when
         this plugin does not handle that type.  Never Level-0 data.
 
