@@ -1,4 +1,5 @@
-"""Small inline SVG charts for the dashboard: bars, a heat map, a line.
+"""Small inline SVG charts for the dashboard: bars, columns, changes, a stacked bar, a heat
+map, a line.
 
 Each function returns one ``<svg>`` element as a string at its natural size;
 the stylesheet shrinks it (never enlarges it) to fit its panel.  Colours come from CSS
@@ -121,4 +122,78 @@ def line_chart(values, labels, title, describe, y_max=None, y_label=_num, width=
         anchor = "start" if index == 0 else "end" if index == len(labels) - 1 else "middle"
         body.append(f'<text class="label" x="{_num(left + index * step)}" y="{height - 2}" '
                     f'text-anchor="{anchor}">{escape(labels[index])}</text>')
+    return _svg(width, height, title, body)
+
+
+def column_chart(values, labels, title, describe, width=420, height=110, label_every=1):
+    """Vertical columns, one per value, the highest reaching the top.
+
+    :param labels: one x label per column; every ``label_every``-th one is drawn.
+    :param describe: ``describe(index, value)`` → a column's hover text.
+    """
+    top, bottom = 4, FONT_PX + 6
+    peak = max(values, default=0) or 1
+    plot_h = height - top - bottom
+    step = width / max(len(values), 1)
+    body = [f'<line class="axis" x1="0" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}"/>']
+    for index, value in enumerate(values):
+        column = max(plot_h * value / peak, 1 if value else 0)
+        body.append(f'<rect class="bar" x="{_num(index * step + 1)}" '
+                    f'y="{_num(top + plot_h - column)}" width="{_num(max(step - 2, 1))}" '
+                    f'height="{_num(column)}">'
+                    f'<title>{escape(describe(index, value))}</title></rect>')
+        if index % label_every == 0:
+            body.append(f'<text class="label" x="{_num(index * step + step / 2)}" y="{height - 2}" '
+                        f'text-anchor="middle">{escape(labels[index])}</text>')
+    return _svg(width, height, title, body)
+
+
+def change_chart(rows, title, width=420, label_width=120, bar_height=16, gap=6, limit=1.0):
+    """Bars right (up) or left (down) of a centre line: changes against a previous period.
+
+    :param rows: ``(label, change, css_class, note)``: ``change`` is a fraction
+        (0.23 for +23 %), drawn clipped to ``±limit``; None draws no bar
+        (nothing to compare with).  ``note`` is written right of the bars.
+    :param limit: the change that reaches the edge of the chart.
+    """
+    note_width = 7 * max((len(note) for _, _, _, note in rows), default=0) + 8
+    half = (width - label_width - note_width) / 2
+    centre = label_width + half
+    height = max(len(rows) * (bar_height + gap) - gap, bar_height)
+    body = [f'<line class="axis" x1="{_num(centre)}" y1="0" x2="{_num(centre)}" y2="{height}"/>']
+    for index, (label, change, css_class, note) in enumerate(rows):
+        shown = label if len(label) <= 18 else label[:17] + "…"
+        y = index * (bar_height + gap)
+        text_y = y + bar_height / 2 + FONT_PX / 2 - 1
+        body.append(f'<text class="label" x="{label_width - 6}" y="{_num(text_y)}" '
+                    f'text-anchor="end">{escape(shown)}</text>')
+        if change is not None:
+            length = max(half * min(abs(change), limit) / limit, 1)
+            x = centre if change >= 0 else centre - length
+            body.append(f'<rect class="bar {escape(css_class)}" x="{_num(x)}" y="{y}" '
+                        f'width="{_num(length)}" height="{bar_height}"><title>{escape(label)}: '
+                        f'{escape(note)}</title></rect>')
+        body.append(f'<text class="note" x="{_num(centre + half + 6)}" y="{_num(text_y)}">'
+                    f'{escape(note)}</text>')
+    return _svg(width, height, title, body)
+
+
+def stacked_bar(parts, title, width=420, height=14):
+    """One bar split into consecutive parts, each as wide as its share of the sum.
+
+    :param parts: ``(value, css_class, description)``; the description is the
+        part's hover text.  Parts of value 0 are not drawn.
+    """
+    total = sum(value for value, _, _ in parts) or 1
+    body, x = [], 0.0
+    for value, css_class, description in parts:
+        if value:
+            length = width * value / total
+            body.append(f'<rect class="bar {escape(css_class)}" x="{_num(x)}" y="0" '
+                        f'width="{_num(length)}" height="{height}">'
+                        f'<title>{escape(description)}</title></rect>')
+            x += length
+    if not body:
+        body.append(f'<rect class="bar empty" x="0" y="0" width="{width}" height="{height}">'
+                    f'<title>{escape(title)}</title></rect>')
     return _svg(width, height, title, body)

@@ -159,18 +159,6 @@ def test_mesh_status_is_standalone_until_peers_connect(stocked, node):
         node.runtime = None
 
 
-@pytest.mark.parametrize("view, panel_id, right", [("team", "team", "team"),
-                                                    ("security", "posture", "supervisor")])
-def test_team_and_security_views_say_what_they_need(stocked, view, panel_id, right):
-    client, _ = stocked
-    data = client.json(f"/api/{view}")
-    assert [p["id"] for p in data["panels"]] == [panel_id, "mesh"]
-    assert panel(client, panel_id, view=view) == {
-        "available": False, "needs": ["peers in the mesh", f"{right} rights granted by the mesh's policy"],
-        "shows": data["panels"][0]["data"]["shows"]}
-    _, _, html = client.get(f"/{view}")
-    assert "Not available on this node yet" in html and "rm -rf" not in html
-
 
 def test_an_empty_node_renders_every_panel(client):
     client.login()
