@@ -64,6 +64,9 @@ def main():
     (home / "config.toml").write_text('[dashboard]\nlisten = "127.0.0.1:0"\n'
                                       '[mesh]\nlisten = "127.0.0.1:0"\n')
     env = dict(os.environ, CARO_HOME=str(home))
+    # an initialised node, as a daemon finds it after its first start (creating the key is
+    # the one thing that needs the cryptography package at start-up)
+    subprocess.run([CARO, "identity", "show"], env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([CARO, "daemon", "start"], env=env, check=True, stdout=subprocess.DEVNULL)
     try:
         status = json.loads(subprocess.run([CARO, "daemon", "status", "--json"], env=env,

@@ -4,6 +4,11 @@ An Ed25519 key in ``identity.key`` (PKCS#8 PEM, mode 0600), the node id
 ``caro:ed25519:<base64 public key>``, a fingerprint (hex of the first 8 bytes
 of BLAKE3 of the public key) and a self-signed X.509 certificate over the same
 key (``identity.crt``) that is the node's TLS identity.
+
+The key is parsed (and the ``cryptography`` package imported, about 9 MB of
+memory) only when the node first signs: the node id is read from
+``identity.json`` and checked against the key then.  A standalone daemon
+never signs at idle.
 """
 
 import base64
@@ -15,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import blake3
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import IdentityError
 
@@ -38,31 +41,67 @@ def fingerprint_for(public_bytes):
 
 def public_key_from_node_id(node_id):
     """Parse a node id back into its public key; raise :class:`IdentityError` if malformed."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    raw = _raw_public_key(node_id)
+    try:
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise IdentityError(f"not a Caro node id: {node_id!r} (bad key)") from None
+
+
+def _raw_public_key(node_id):
     if not isinstance(node_id, str) or not node_id.startswith(NODE_ID_PREFIX):
         raise IdentityError(f"not a Caro node id: {node_id!r} (expected {NODE_ID_PREFIX}<base64>)")
     try:
         raw = base64.b64decode(node_id[len(NODE_ID_PREFIX):], validate=True)
-        return Ed25519PublicKey.from_public_bytes(raw)
     except ValueError:
         raise IdentityError(f"not a Caro node id: {node_id!r} (bad base64 key)") from None
+    if len(raw) != 32:
+        raise IdentityError(f"not a Caro node id: {node_id!r} (not a 32-byte key)")
+    return raw
+
+
+def raw_public_key(private_key):
+    """The raw 32-byte public key of an Ed25519 private key."""
+    from cryptography.hazmat.primitives import serialization
+
+    return private_key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                 serialization.PublicFormat.Raw)
 
 
 @dataclass
 class Identity:
-    """A loaded identity; ``private_key`` never leaves this process."""
+    """A loaded identity; ``private_key`` never leaves this process.
 
-    private_key: Ed25519PrivateKey
+    Built with ``private_key=None`` and the ``node_id`` from ``identity.json``,
+    the key file is read on first use of :attr:`private_key`.
+    """
+
+    _key: object
     created_at: str
     home: Path
+    _node_id: str | None = None
+
+    @property
+    def private_key(self):
+        if self._key is None:
+            key = read_private_key(self.key_path, IdentityError, malformed=_MALFORMED)
+            if node_id_for(raw_public_key(key)) != self._node_id:
+                raise IdentityError(f"{self.home / META_FILE} names another node than the key "
+                                    f"in {self.key_path}; move {META_FILE} aside to re-derive it")
+            self._key = key
+        return self._key
 
     @property
     def public_bytes(self):
-        return self.private_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        if self._node_id is not None:
+            return _raw_public_key(self._node_id)
+        return raw_public_key(self.private_key)
 
     @property
     def node_id(self):
-        return node_id_for(self.public_bytes)
+        return self._node_id or node_id_for(self.public_bytes)
 
     @property
     def fingerprint(self):
@@ -80,7 +119,8 @@ class Identity:
         return self.private_key.sign(data)
 
     def describe(self):
-        """The public facts shown by ``caro identity show``."""
+        """The public facts shown by ``caro identity show`` (the key is read and checked)."""
+        self.private_key  # noqa: B018 -- a damaged key or identity.json must not pass unseen
         return {"node_id": self.node_id, "fingerprint": self.fingerprint,
                 "created_at": self.created_at, "certificate": str(self.cert_path)}
 
@@ -109,6 +149,9 @@ def read_private_key(key_path, error, unreadable_hint="",
     readable by other users, cannot be read (``unreadable_hint`` follows the
     reason), is not a key (``malformed`` follows the path) or is another type.
     """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         mode = stat.S_IMODE(key_path.stat().st_mode)
         if mode & 0o077:
@@ -124,22 +167,57 @@ def read_private_key(key_path, error, unreadable_hint="",
     return key
 
 
+_MALFORMED = ("is not a PEM Ed25519 private key; restore it from a backup or move it aside to "
+              "create a new identity")
+#: DER of an unencrypted PKCS#8 Ed25519 private key, up to the 32-byte seed
+_PKCS8_ED25519 = bytes.fromhex("302e020100300506032b657004220420")
+
+
+def _well_formed(key_path):
+    """True when ``key_path`` is readable by its owner only and holds one unencrypted PKCS#8
+    Ed25519 key in PEM, checked without parsing it with ``cryptography``."""
+    try:
+        if stat.S_IMODE(key_path.stat().st_mode) & 0o077:
+            return False
+        lines = key_path.read_text("ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return False
+    if lines[:3] != ["-----BEGIN", "PRIVATE", "KEY-----"] or lines[-3:] != [
+            "-----END", "PRIVATE", "KEY-----"]:
+        return False
+    try:
+        der = base64.b64decode("".join(lines[3:-3]), validate=True)
+    except ValueError:
+        return False
+    return len(der) == 48 and der.startswith(_PKCS8_ED25519)
+
+
 def load(home):
     home = Path(home)
-    key = read_private_key(home / KEY_FILE, IdentityError,
-                           malformed="is not a PEM Ed25519 private key; restore it from a backup "
-                                     "or move it aside to create a new identity")
     try:
-        created_at = json.loads((home / META_FILE).read_text())["created_at"]
-    except (OSError, ValueError, KeyError):
-        created_at = None
-    identity = Identity(key, created_at, home)
+        meta = json.loads((home / META_FILE).read_text())
+    except (OSError, ValueError):
+        meta = {}
+    meta = meta if isinstance(meta, dict) else {}
+    created_at, node_id = meta.get("created_at"), meta.get("node_id")
+    try:
+        _raw_public_key(node_id)
+    except IdentityError:
+        node_id = None
+    if node_id is not None and _well_formed(home / KEY_FILE):
+        identity = Identity(None, created_at, home, node_id)  # the key is read on first use
+    else:  # parse now: the precise error, or the node id from the key itself
+        key = read_private_key(home / KEY_FILE, IdentityError, malformed=_MALFORMED)
+        identity = Identity(key, created_at, home)
     if not identity.cert_path.exists():
         write_certificate(identity)
     return identity
 
 
 def _create(home):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
@@ -167,6 +245,7 @@ def write_certificate(identity):
 def certificate_pem(identity):
     """A new self-signed certificate over the identity key, PEM (no extensions needed)."""
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
     from cryptography.x509.oid import NameOID
 
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"caro-{identity.fingerprint}")])

@@ -63,6 +63,23 @@ def test_a_garbled_key_gives_one_line_and_is_not_overwritten(caro_home, caro):
     assert key.read_bytes() == b"not a key"
 
 
+def test_the_key_is_parsed_on_first_use_and_checked_against_identity_json(caro_home, caro):
+    from caro_core.identity import load
+
+    node_id = json.loads(caro("identity", "show", "--json").stdout)["node_id"]
+    lazy = load(caro_home)
+    assert lazy.node_id == node_id and lazy._key is None  # no signature asked for yet
+    lazy.sign(b"x")
+    assert lazy._key is not None
+    (caro_home.parent / "other").mkdir(mode=0o700)
+    other = load_or_create(caro_home.parent / "other")
+    meta = caro_home / "identity.json"
+    meta.write_text(json.dumps({"node_id": other.node_id, "created_at": "2026-01-01"}))
+    result = caro("identity", "show")
+    assert result.returncode != 0 and result.stderr.count("\n") == 1
+    assert "names another node than the key" in result.stderr
+
+
 def test_node_id_round_trips_and_fingerprint_is_stable(caro_home):
     caro_home.mkdir(mode=0o700)
     identity = load_or_create(caro_home)
