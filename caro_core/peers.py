@@ -15,7 +15,7 @@ and when and from where it was last seen.
 import ipaddress
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import ConfigError
 from .store import Migration
@@ -185,9 +185,30 @@ def known_peers(store, home):
 # -- peers.toml ---------------------------------------------------------------------------
 
 
+#: peers.toml path -> (its stat signature, the entries parsed from it)
+_STATIC_CACHE = {}
+
+
 def read_static(home):
-    """The ``[[peer]]`` entries of ``peers.toml`` as :class:`PeerInfo` (source ``static``)."""
+    """The ``[[peer]]`` entries of ``peers.toml`` as :class:`PeerInfo` (source ``static``).
+
+    Every trust decision asks for them, so the file is parsed (each entry's key
+    decoded) once per version of it; callers get their own copies to change.
+    """
     path = home / PEERS_FILE
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return []
+    signature = (st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _STATIC_CACHE.get(path)
+    if cached is None or cached[0] != signature:
+        cached = (signature, _parse_static(path))
+        _STATIC_CACHE[path] = cached
+    return [replace(peer) for peer in cached[1]]
+
+
+def _parse_static(path):
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
