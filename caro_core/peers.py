@@ -182,6 +182,20 @@ def known_peers(store, home):
     return list(known.values())
 
 
+def find_known(store, home, text):
+    """The :class:`PeerInfo` a person means by ``text``: a node id (known or not), or the
+    fingerprint prefix of exactly one known peer; CaroError otherwise."""
+    from .errors import CaroError
+
+    if text.startswith("caro:"):
+        return get(store, text) or peer_from_node_id(text)
+    matches = [p for p in known_peers(store, home) if p.fingerprint.startswith(text.lower())]
+    if len(matches) != 1:
+        raise CaroError(f"no single known peer with fingerprint {text!r} (give the node id)"
+                        if not matches else f"fingerprint prefix {text!r} is ambiguous")
+    return matches[0]
+
+
 # -- peers.toml ---------------------------------------------------------------------------
 
 

@@ -149,7 +149,7 @@ def caro_cli_commands(cli):
             return
         if level is None:
             raise CaroError("give the trust level: " + ", ".join(LABELS))
-        node_id = _resolve(node, node_id)
+        node_id = peer_store.find_known(node.store, node.home, node_id).node_id
         peer = _decide(node, node_id, TrustLevel.parse(level))
         click.echo(f"{peer.fingerprint} is now trusted as {peer.trust.label}")
 
@@ -158,22 +158,9 @@ def caro_cli_commands(cli):
     @pass_node
     def revoke(node, node_id):
         """Drop a peer's trust; a running daemon closes its connection at once."""
+        from caro_core.peers import find_known
         from caro_core.trust import TrustLevel
 
-        node_id = _resolve(node, node_id)
+        node_id = find_known(node.store, node.home, node_id).node_id
         peer = _decide(node, node_id, TrustLevel.UNTRUSTED)
         click.echo(f"{peer.fingerprint} revoked")
-
-
-def _resolve(node, text):
-    """A node id, or the fingerprint of a known peer."""
-    from caro_core import peers
-    from caro_core.errors import CaroError
-
-    if text.startswith("caro:"):
-        return text
-    matches = [p.node_id for p in peers.known_peers(node.store, node.home) if p.fingerprint.startswith(text.lower())]
-    if len(matches) != 1:
-        raise CaroError(f"no single known peer with fingerprint {text!r}" if not matches
-                        else f"fingerprint prefix {text!r} is ambiguous")
-    return matches[0]

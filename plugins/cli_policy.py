@@ -8,22 +8,6 @@ import click
 from caro_core import hookimpl
 
 
-def _resolve(node, text):
-    """A :class:`caro_core.peers.PeerInfo` for a node id or a known peer's fingerprint prefix."""
-    from caro_core import peers
-    from caro_core.errors import CaroError
-
-    if text.startswith("caro:"):
-        return peers.get(node.store, text) or peers.peer_from_node_id(text)
-    known = {p.node_id: p for p in peers.read_static(node.home)}
-    known.update({p.node_id: p for p in peers.all_peers(node.store)})
-    matches = [p for p in known.values() if p.fingerprint.startswith(text.lower())]
-    if len(matches) != 1:
-        raise CaroError(f"no single known peer with fingerprint {text!r} (give the node id)"
-                        if not matches else f"fingerprint prefix {text!r} is ambiguous")
-    return matches[0]
-
-
 def _template_status(node, policy):
     """The installed template's facts, whether it still verifies and what it tightens."""
     from caro_core import ca
@@ -104,9 +88,10 @@ def caro_cli_commands(cli):
         NODE_ID is a node id or the fingerprint (prefix) of a known peer.
         """
         from caro_core import policy as policy_mod
+        from caro_core.peers import find_known
         from caro_core.trust import decide
 
-        peer = _resolve(node, node_id)
+        peer = find_known(node.store, node.home, node_id)
         trust = decide(node, peer)
         summaries = policy_mod.summary_level(node, peer)
         queries = {q: policy_mod.decide(node, peer, q) for q in policy_mod.QUERY_CATEGORIES}
