@@ -20,6 +20,7 @@ import struct
 import threading
 from pathlib import Path
 
+from .acceptor import accept_loop
 from .errors import CaroError
 
 log = logging.getLogger("caro.control")
@@ -85,22 +86,9 @@ class ControlServer:
             self.path.unlink(missing_ok=True)
 
     def _accept_loop(self):
-        while not self.stopping.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                if self.stopping.is_set():
-                    return
-                continue
-            if not self.slots.acquire(blocking=False):
-                conn.close()
-                continue
-            threading.Thread(target=self._serve, args=(conn,), daemon=True,
-                             name="caro-control-request").start()
+        accept_loop(self.sock, self.stopping, self.slots, self._serve, "caro-control-request")
 
-    def _serve(self, conn):
+    def _serve(self, conn, _address):
         try:
             with conn:
                 if not _same_user(conn):

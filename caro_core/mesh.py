@@ -31,6 +31,7 @@ import threading
 import time
 
 from . import peers, tls, wire
+from .acceptor import accept_loop
 from .rotation import successor
 from .trust import decide
 from .wire import MessageType, ProtocolError
@@ -418,22 +419,10 @@ class Mesh:
     # -- server side ---------------------------------------------------------------------
 
     def _accept_loop(self):
-        while not self.stopping.is_set():
-            try:
-                conn, addr = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                if self.stopping.is_set():
-                    return
-                continue
-            if not self.slots.acquire(blocking=False):
-                conn.close()  # at capacity: existing peers keep being served
-                continue
-            threading.Thread(target=self._serve, args=(conn, addr[0]), daemon=True,
-                             name="caro-mesh-handshake").start()
+        accept_loop(self.listener, self.stopping, self.slots, self._serve, "caro-mesh-handshake")
 
-    def _serve(self, conn, remote):
+    def _serve(self, conn, address):
+        remote = address[0]
         try:
             conn.settimeout(HANDSHAKE_TIMEOUT_S)
             try:
