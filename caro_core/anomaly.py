@@ -38,7 +38,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from . import rollup
 from .errors import CaroError
 
 #: the anomaly types of the mesh protocol, one per built-in detector
@@ -233,6 +232,8 @@ def read_activity(store, start, end):
         "GROUP BY category, pattern, risk", (start, end))
     found = Activity({(category, pattern, risk): Counts(events, failures or 0, known, first, last)
                       for category, pattern, risk, events, failures, known, first, last in rows})
+    from . import rollup  # risk and cmdparse come with it: not at start-up (the config reads us)
+
     hours = list(local_hours(start, end))
     for (hour, _, _), sums in zip(hours, rollup.series(store, [(lo, hi) for _, lo, hi in hours])):
         found.hours[hour] += sums.events
@@ -276,6 +277,8 @@ class DayCache:
             if not whole:
                 found.append((None, compute(store, low, high)))
                 continue
+            from . import rollup
+
             count = rollup.total(store, low, high).events
             key = (str(store.path), low, name)
             with self.lock:
