@@ -59,20 +59,27 @@ def audience(node):
                   and summary_level(node, peer).level >= 1)
 
 
-def undelivered(store, node_id, now):
-    """Stored summaries in ``node_id``'s audience that it has not acknowledged, oldest first."""
-    rows = store.query(
-        "SELECT s.body FROM summaries s WHERE s.start >= ? AND s.node_id != ? AND NOT EXISTS "
-        "(SELECT 1 FROM summary_deliveries d WHERE d.summary_id = s.id AND d.node_id = ?) "
-        "ORDER BY s.start, s.id", (now - PUSH_WINDOW_S, node_id, node_id))
-    out = []
-    for (body,) in rows:
+def undelivered(store, node_ids, now):
+    """``{node id: [summary, …]}``: for each of ``node_ids``, the stored summaries in its
+    audience that it has not acknowledged, oldest first.  Each summary is read and decoded
+    once, however many peers are asked about."""
+    wanted = set(node_ids)
+    delivered = {}
+    for summary_id, node_id in store.query(
+            "SELECT d.summary_id, d.node_id FROM summary_deliveries d JOIN summaries s "
+            "ON s.id = d.summary_id WHERE s.start >= ?", (now - PUSH_WINDOW_S,)):
+        delivered.setdefault(summary_id, set()).add(node_id)
+    out = {node_id: [] for node_id in wanted}
+    for (body,) in store.query("SELECT body FROM summaries WHERE start >= ? ORDER BY start, id",
+                               (now - PUSH_WINDOW_S,)):
         try:
             summary = decode(body)
         except SummaryError:
             continue
-        if node_id in (summary.get("audience") or ()):
-            out.append(summary)
+        done = delivered.get(summary.get("id"), ())
+        for node_id in wanted.intersection(summary.get("audience") or ()):
+            if node_id != summary.get("node_id") and node_id not in done:
+                out[node_id].append(summary)
     return out
 
 
@@ -164,8 +171,12 @@ class SummaryExchange:
         """Push every undelivered summary to each connected peer in its audience."""
         now = time.time()
         pushed = 0
-        for node_id, session in self.mesh.connected().items():
-            for summary in undelivered(self.node.store, node_id, now):
+        sessions = self.mesh.connected()
+        if not sessions:
+            return 0
+        due = undelivered(self.node.store, sessions, now)
+        for node_id, session in sessions.items():
+            for summary in due[node_id]:
                 key = (summary["id"], node_id)
                 with self.lock:
                     sent_at = self.inflight.get(key)
