@@ -1,7 +1,9 @@
 """Real Caro nodes for mesh tests: separate homes, daemons on loopback ports, bounded waits."""
 
+import itertools
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -16,10 +18,26 @@ from polling import wait_for
 CARO = str(Path(sys.executable).with_name("caro"))
 
 
+#: the kernel's ephemeral range starts here: outgoing connections take their local ports from it
+_EPHEMERAL_LOW = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+#: listen ports are handed out below that range, from a random start, each once per session
+_PORT_SPAN = 8000
+_next_port = itertools.count(random.randrange(_PORT_SPAN))
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now and outside the ephemeral range: a port from that range could
+    be taken as the local port of some outgoing connection before the node meant to listen on
+    it binds it (that node would then run without its mesh listener)."""
+    for _ in range(_PORT_SPAN):
+        port = _EPHEMERAL_LOW - _PORT_SPAN + next(_next_port) % _PORT_SPAN
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 class MeshNode:

@@ -3,7 +3,6 @@
 import hashlib
 import io
 import json
-import socket
 import ssl
 import subprocess
 import tarfile
@@ -13,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from caro_core.oci import ARTIFACT_TYPE, EMPTY_TYPE, LAYER_TYPE, MANIFEST_TYPE, REF_NAME
+from meshnodes import free_port
 from polling import wait_for
 
 REGISTRY = "/usr/bin/docker-registry"
@@ -108,12 +108,6 @@ def write_layout(root, tagged):
                         "annotations": {REF_NAME: tag}})
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": entries}))
     return digests
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Registry:

@@ -1,7 +1,6 @@
 """The local-model backend against a real chat-completions server on 127.0.0.1 (recorded replies)."""
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,6 +10,7 @@ from caro_core import hookimpl
 from caro_core.errors import ConfigError
 from caro_core.generate import BackendUnavailable, KnowledgeSnippet, suggest
 from caro_core.node import Node
+from meshnodes import free_port
 
 
 def reply(command, explanation="", alternatives=()):
@@ -77,13 +77,6 @@ def fake_model():
     yield make
     for model in made:
         model.close()
-
-
-def free_port():
-    """A port nothing listens on (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(home, text):
